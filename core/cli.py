@@ -1,0 +1,194 @@
+"""The command line: ``python -m core COMMAND ...``. Every page of the dashboard has a command here.
+
+Errors are one sentence on stderr and a non-zero exit code; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from . import config
+from ._version import __version__
+from .errors import ScreenTimeError
+from .smoothing import Smoothing
+
+EXIT_ERROR = 2
+
+
+class _TerminalProgress:
+    """Progress on stderr: one rewritten line on a terminal, nothing when piped (so logs stay clean)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.start = time.monotonic()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        pct = f"{100 * done / total:5.1f}%" if total else ""
+        sys.stderr.write(f"\r{stage:<16} {done:>6}/{total:<6} {pct} {time.monotonic() - self.start:6.1f} s")
+        if total and done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _smoothing(args: argparse.Namespace) -> Smoothing:
+    return Smoothing(args.bridge_gaps, args.min_appearance)
+
+
+def _summary(result: Any, out: Path) -> str:
+    lines = [f"Results in {out}/ (timeline.csv, screen_time.csv, segments.csv, report.json, screen_time.srt)"]
+    for ct in result.timeline.screen_time():
+        lines.append(f"  {ct.character:<20} {ct.mmss:>8}  {ct.percent:5.1f}%  {ct.appearances} appearance(s)")
+    return "\n".join(lines)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .jobs import train
+
+    res = train(args.video, args.labels, args.model, args.every, args.weights, args.kind,
+                progress=_TerminalProgress(not args.quiet))
+    clf = res.classifier
+    print(f"Model ({clf.kind_}) saved in {res.model_dir}, trained on {res.n_labelled} labelled moments.")
+    for s in clf.cv_scores_.values():
+        print(f"  {s.character:<20} precision {s.precision:.2f}  recall {s.recall:.2f}  F1 {s.f1:.2f}"
+              f"   ({s.in_words()})")
+    if not clf.cv_scores_:
+        print("  Too few labelled stretches of time to validate: label moments spread over the video.")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .jobs import predict
+
+    res = predict(args.video, args.model, args.out, args.every, _smoothing(args),
+                  progress=_TerminalProgress(not args.quiet))
+    print(_summary(res, Path(args.out)))
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .jobs import analyze
+
+    res = analyze(args.video, args.labels, args.out, args.every, args.weights, _smoothing(args), args.kind,
+                  progress=_TerminalProgress(not args.quiet))
+    print(_summary(res, Path(args.out)))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_files, format_table
+
+    print(format_table(evaluate_files(args.pred, args.truth)))
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from .video import probe_video
+
+    info = probe_video(args.video)
+    print(f"{info.path.name}: {info.width}x{info.height}, {info.fps} fps ({float(info.fps):.3f}), "
+          f"{info.frame_count} frames, {info.duration_s:.2f} s")
+    return 0
+
+
+def _add_common(p: argparse.ArgumentParser, every_default: Optional[float] = config.EVERY_S) -> None:
+    p.add_argument("--every", type=float, default=every_default, metavar="S",
+                   help="seconds between sampled moments (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
+
+
+def _add_smoothing(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bridge-gaps", type=float, default=config.BRIDGE_GAPS_S, metavar="S",
+                   help="bridge gaps shorter than S seconds (default: %(default)s)")
+    p.add_argument("--min-appearance", type=float, default=config.MIN_APPEARANCE_S, metavar="S",
+                   help="ignore appearances shorter than S seconds (default: %(default)s)")
+
+
+def _add_model_choice(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", choices=["auto", "imagenet", "hed"], default=None,
+                   help="VGG16 weights: ImageNet when available, else the HED backbone (default: auto)")
+    p.add_argument("--kind", choices=["auto", "dense", "linear"], default="auto",
+                   help="classifier; auto keeps whichever validates better (default: auto)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Screen Time: who is on screen, and for how long.")
+    parser.add_argument("--version", action="version", version=f"screentime {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a model on the labelled moments of a video")
+    p.add_argument("video")
+    p.add_argument("--labels", required=True, help="CSV: time_s,Name1,Name2,... (0/1) or time_s,label")
+    p.add_argument("--model", required=True, metavar="MODEL_DIR")
+    _add_common(p)
+    _add_model_choice(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="screen time of every character a model knows, in a video")
+    p.add_argument("video")
+    p.add_argument("--model", required=True, metavar="MODEL_DIR")
+    p.add_argument("--out", required=True, metavar="OUT_DIR")
+    _add_common(p, every_default=None)
+    _add_smoothing(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("analyze", help="train on a video's labels and predict the whole video")
+    p.add_argument("video")
+    p.add_argument("--labels", required=True)
+    p.add_argument("--out", required=True, metavar="OUT_DIR")
+    _add_common(p)
+    _add_model_choice(p)
+    _add_smoothing(p)
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("evaluate", help="compare a timeline.csv with per-second truth")
+    p.add_argument("--pred", required=True, metavar="TIMELINE_CSV")
+    p.add_argument("--truth", required=True, metavar="TRUTH_CSV")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("probe", help="show a video's length, frame rate and size")
+    p.add_argument("video")
+    p.set_defaults(func=cmd_probe)
+
+    for register in _plugins():
+        register(sub)
+    return parser
+
+
+def _plugins() -> list[Callable[[Any], None]]:
+    """Subcommands that live with their feature (faces)."""
+    out = []
+    try:
+        from .faces.cli import register
+    except ImportError:
+        pass
+    else:
+        out.append(register)
+    return out
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ScreenTimeError as exc:
+        if args.debug:
+            raise
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug of ours: one line, the traceback with --debug
+        if args.debug:
+            raise
+        print(f"Error: an unexpected problem stopped the run ({exc.__class__.__name__}: {exc}); "
+              "run again with --debug and report it.", file=sys.stderr)
+        return 1

@@ -1,0 +1,220 @@
+"""Features of every sampled moment of a video, computed once and cached.
+
+:func:`extract_features` is the one orchestrator of this stage: it decodes and resizes frames in a
+background thread (OpenCV releases the GIL) while the network runs on the previous batch, reports progress
+from the calling thread only, and stores the result in the :class:`~core.cache.FeatureCache`.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import cv2
+import numpy as np
+
+from . import config
+from ._version import __version__
+from .backbone import HED, IMAGENET, FeatureSpec, resolve_weights
+from .cache import FeatureCache
+from .errors import Cancelled
+from .hashing import file_sha256
+from .progress import ProgressCallback, report
+from .video import SampleReader, VideoInfo, probe_video
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Features of the sampled moments of one video.
+
+    ``times`` are the moments (k * every), ``features`` one row per moment. ``duration_s`` is the measured
+    end of the video. ``computed`` counts the frames embedded by this call (0 when read from the cache).
+    """
+
+    video: Path
+    video_sha256: str
+    fps: Fraction
+    duration_s: float
+    every: float
+    backbone: str
+    weights: str
+    times: np.ndarray
+    features: np.ndarray
+    computed: int = 0
+    seconds: float = 0.0
+    thumbs_dir: Optional[Path] = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.times.ndim != 1:
+            raise ValueError(f"times must be 1-D, got shape {self.times.shape}")
+        if self.features.ndim != 2 or self.features.shape[0] != self.times.shape[0]:
+            raise ValueError(f"features must be (len(times)={self.times.shape[0]}, D), got {self.features.shape}")
+
+    def __len__(self) -> int:
+        return int(self.times.shape[0])
+
+    def thumb_path(self, index: int) -> Optional[Path]:
+        """The JPEG thumbnail of sampled moment ``index``, if thumbnails were kept."""
+        if self.thumbs_dir is None:
+            return None
+        p = self.thumbs_dir / f"{index:06d}.jpg"
+        return p if p.exists() else None
+
+
+BackboneFactory = Callable[[FeatureSpec, Optional[str]], Any]
+
+
+def _default_factory(spec: FeatureSpec, weights: Optional[str]) -> Any:
+    from .backbone import VGG16Backbone
+
+    return VGG16Backbone(spec, weights)
+
+
+def _keys_to_try(spec: FeatureSpec, weights: Optional[str]) -> list[tuple[str, str]]:
+    """Backbone keys whose cached features would answer this request, most preferred first."""
+    choice = resolve_weights(weights)
+    names = [IMAGENET, HED] if choice == "auto" else [choice]
+    return [(f"vgg16-{w}-{spec.tag}", w) for w in names]
+
+
+def _from_cache(entry: dict[str, Any], info: VideoInfo, thumbs: Optional[Path]) -> FeatureSet:
+    m = entry["meta"]
+    return FeatureSet(video=info.path, video_sha256=m["video_sha256"], fps=Fraction(m["fps"]),
+                      duration_s=float(m["duration_s"]), every=float(m["every"]), backbone=m["backbone"],
+                      weights=m["weights"], times=entry["times"], features=entry["features"], computed=0,
+                      thumbs_dir=thumbs)
+
+
+def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_S,
+                     spec: FeatureSpec = FeatureSpec(), weights: Optional[str] = None,
+                     cache: Optional[FeatureCache] = None, progress: Optional[ProgressCallback] = None,
+                     keep_thumbs: bool = True, backbone_factory: BackboneFactory = _default_factory,
+                     ) -> FeatureSet:
+    """Features of every moment t = 0, every, 2*every, ... of ``video``, from the cache when it has them.
+
+    ``weights`` is ``None``/``"auto"``, ``"imagenet"`` or ``"hed"``/``"hed-bsds500"`` (see
+    :mod:`core.backbone`). Raises :class:`~core.errors.VideoError` for files that are not readable videos.
+
+    >>> fs = extract_features("clip.mp4", every=1.0)   # doctest: +SKIP
+    >>> fs.features.shape, fs.weights                  # doctest: +SKIP
+    ((60, 1024), 'imagenet')
+    """
+    info = probe_video(video)
+    cache = cache if cache is not None else FeatureCache()
+    sha = file_sha256(info.path)
+    thumbs = cache.thumbs_dir(sha, every)
+    have_thumbs = thumbs.is_dir()
+    for key, _w in _keys_to_try(spec, weights):
+        entry = cache.load(sha, every, key)
+        if entry is not None and (have_thumbs or not keep_thumbs):
+            fs = _from_cache(entry, info, thumbs if have_thumbs else None)
+            report(progress, "features", len(fs), len(fs))
+            return fs
+
+    start = time.perf_counter()
+    report(progress, "loading network", 0, 0)
+    backbone = backbone_factory(spec, weights)
+    reader = SampleReader(info.path, every, info)
+    total = reader.expected_samples()
+    h, w = backbone.input_size
+    thumb_tmp: Optional[Path] = None
+    if keep_thumbs and not have_thumbs:
+        thumbs.parent.mkdir(parents=True, exist_ok=True)
+        thumb_tmp = Path(tempfile.mkdtemp(prefix=".thumbs.", dir=thumbs.parent))
+
+    q: queue.Queue[Any] = queue.Queue(maxsize=config.DECODE_QUEUE)
+    stop = threading.Event()
+    _DONE = object()
+
+    def produce() -> None:
+        try:
+            last = None
+            for s in reader:
+                if stop.is_set():
+                    return
+                if s.frame is last:  # a variable-frame-rate file held this frame: reuse its features
+                    q.put((s.time_s, None))
+                    continue
+                last = s.frame
+                if thumb_tmp is not None:
+                    th = max(1, round(s.frame.shape[0] * config.THUMB_WIDTH / s.frame.shape[1]))
+                    small = cv2.resize(s.frame, (config.THUMB_WIDTH, th), interpolation=cv2.INTER_AREA)
+                    cv2.imwrite(str(thumb_tmp / f"{s.index:06d}.jpg"), cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
+                                [cv2.IMWRITE_JPEG_QUALITY, 85])
+                q.put((s.time_s, cv2.resize(s.frame, (w, h), interpolation=cv2.INTER_AREA)))
+            q.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it in the caller's thread
+            q.put(exc)
+
+    worker = threading.Thread(target=produce, name="screentime-decode", daemon=True)
+    worker.start()
+    times: list[float] = []
+    rows: list[Optional[np.ndarray]] = []
+    batch: list[np.ndarray] = []
+    batch_slots: list[int] = []
+    embedded = [0]
+
+    def flush() -> None:
+        if batch:
+            out = backbone.embed(np.stack(batch))
+            embedded[0] += len(batch)
+            for slot, row in zip(batch_slots, out):
+                rows[slot] = row
+            batch.clear()
+            batch_slots.clear()
+
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            t, img = item
+            times.append(t)
+            rows.append(None)
+            if img is not None:
+                batch.append(img)
+                batch_slots.append(len(rows) - 1)
+                if len(batch) == config.BATCH_SIZE:
+                    flush()
+                    report(progress, "features", len(times), max(total, len(times)))
+        flush()
+        report(progress, "features", len(times), len(times))
+    except BaseException:
+        stop.set()
+        while worker.is_alive():  # unblock the producer so it can see the stop flag
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
+        if thumb_tmp is not None:
+            shutil.rmtree(thumb_tmp, ignore_errors=True)
+        raise
+    worker.join()
+    for i, row in enumerate(rows):  # held frames take the features of the frame before them
+        if row is None:
+            rows[i] = rows[i - 1]
+    features = np.stack(rows).astype(np.float32) if rows else np.zeros((0, backbone.dim), np.float32)
+    assert reader.end_s is not None
+    fs = FeatureSet(video=info.path, video_sha256=sha, fps=info.fps, duration_s=reader.end_s, every=float(every),
+                    backbone=backbone.key, weights=backbone.weights, times=np.asarray(times, np.float64),
+                    features=features, computed=embedded[0],
+                    seconds=time.perf_counter() - start)
+    meta = {"video_sha256": sha, "fps": str(info.fps), "duration_s": fs.duration_s, "every": fs.every,
+            "backbone": fs.backbone, "weights": fs.weights, "frames": len(fs), "version": __version__}
+    cache.store(sha, every, backbone.key, meta, {"times": fs.times, "features": fs.features})
+    if thumb_tmp is not None:
+        try:
+            os.rename(thumb_tmp, thumbs)
+        except OSError:
+            shutil.rmtree(thumb_tmp, ignore_errors=True)
+    return FeatureSet(**{**fs.__dict__, "thumbs_dir": thumbs if thumbs.is_dir() else None})

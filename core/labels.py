@@ -1,0 +1,169 @@
+"""Labelled moments: for each character, present or not, at some times of a video.
+
+Two CSV forms are read (see :func:`read_labels_csv`):
+
+* ``time_s,<Name1>,<Name2>,...`` with 0/1 values; a row of zeros means nobody we track is on screen;
+* ``time_s,label`` with one name, or ``none``, per row (the tutorial's single-label style).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .errors import LabelError
+
+NOBODY = ("none", "nobody", "")
+_TRUE = {"1", "1.0", "true", "yes", "y", "x"}
+_FALSE = {"0", "0.0", "false", "no", "n", ""}
+_TIME_COLUMNS = ("time_s", "time", "t", "seconds", "second")
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """``values[i, j]`` says whether ``names[j]`` is on screen at ``times[i]``; ``lines`` are source lines."""
+
+    times: np.ndarray
+    names: tuple[str, ...]
+    values: np.ndarray
+    lines: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = self.times.shape[0]
+        if self.values.shape != (n, len(self.names)):
+            raise ValueError(f"values must be ({n}, {len(self.names)}), got {self.values.shape}")
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f"character names must be unique, got {self.names}")
+
+    def __len__(self) -> int:
+        return int(self.times.shape[0])
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[float, Sequence[str]]], names: Sequence[str]) -> "LabelSet":
+        """From ``(time_s, [names present])`` pairs; names outside ``names`` are an error.
+
+        >>> LabelSet.from_rows([(0, ["Tom"]), (1, [])], ["Tom", "Jerry"]).values.tolist()
+        [[1, 0], [0, 0]]
+        """
+        index = {n: j for j, n in enumerate(names)}
+        times, values = [], []
+        for t, present in rows:
+            row = np.zeros(len(names), np.uint8)
+            for p in present:
+                if p not in index:
+                    raise LabelError(f"{p!r} is not one of the characters {list(names)}: add it first.")
+                row[index[p]] = 1
+            times.append(float(t))
+            values.append(row)
+        return cls(np.asarray(times, np.float64), tuple(names),
+                   np.asarray(values, np.uint8).reshape(len(times), len(names)))
+
+    def align(self, sample_times: np.ndarray, every: float) -> tuple[np.ndarray, np.ndarray]:
+        """Move each label to the nearest sampled moment: (sample indices, values); later rows win ties.
+
+        Raises :class:`LabelError` naming the line of a label more than one step outside the video.
+        """
+        if len(sample_times) == 0:
+            raise LabelError("The video has no sampled moments to attach labels to.")
+        idx = np.clip(np.rint(self.times / every).astype(np.int64), 0, len(sample_times) - 1)
+        last = float(sample_times[-1])
+        for i, t in enumerate(self.times):
+            if t < -every / 2 or t > last + every:
+                line = self.lines[i] if self.lines else i + 2
+                raise LabelError(f"Line {line}: time {t:g} s is outside the video (0 to {last + every:g} s); "
+                                 "fix or remove that row.")
+        chosen: dict[int, int] = {}
+        for i, k in enumerate(idx):
+            chosen[int(k)] = i
+        keys = np.array(sorted(chosen), np.int64)
+        return keys, self.values[[chosen[int(k)] for k in keys]]
+
+
+def _parse_time(raw: str, line: int) -> float:
+    try:
+        t = float(raw.strip())
+    except ValueError:
+        raise LabelError(f"Line {line}: the time {raw.strip()!r} is not a number of seconds; write it like 12 or 12.5.")
+    if not np.isfinite(t) or t < 0:
+        raise LabelError(f"Line {line}: the time {raw.strip()!r} must be zero or more seconds.")
+    return t
+
+
+def _parse_flag(raw: str, line: int, name: str) -> int:
+    v = raw.strip().lower()
+    if v in _TRUE:
+        return 1
+    if v in _FALSE:
+        return 0
+    raise LabelError(f"Line {line}: the value {raw.strip()!r} for {name} must be 0 or 1.")
+
+
+def read_labels_csv(path: os.PathLike[str] | str) -> LabelSet:
+    """Read either labels form; every malformed row is reported with its line number.
+
+    >>> read_labels_csv("labels.csv").names   # doctest: +SKIP
+    ('Tom', 'Jerry')
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise LabelError(f"There is no labels file at {p}: check the path.")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise LabelError(f"{p.name} is not a text CSV file: save the labels as CSV (UTF-8) and try again.")
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise LabelError(f"{p.name} is empty: its first line must be a header such as time_s,Tom,Jerry.")
+    header = [c.strip() for c in rows[0]]
+    if header[0].lower() not in _TIME_COLUMNS:
+        raise LabelError(f"Line 1 of {p.name} must start with time_s, then the character names (or 'label').")
+    if len(header) < 2:
+        raise LabelError(f"Line 1 of {p.name} names no character: write time_s,Name1,Name2,... or time_s,label.")
+    single = len(header) == 2 and header[1].lower() == "label"
+    body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
+    times: list[float] = []
+    lines: list[int] = []
+    if single:
+        labels: list[str] = []
+        for line, r in body:
+            if len(r) != 2:
+                raise LabelError(f"Line {line}: expected 2 values (time_s,label), found {len(r)}.")
+            times.append(_parse_time(r[0], line))
+            labels.append(r[1].strip())
+            lines.append(line)
+        names = sorted({lab for lab in labels if lab.lower() not in NOBODY})
+        if not names:
+            raise LabelError(f"{p.name} names no character: every row says none.")
+        vals = np.zeros((len(labels), len(names)), np.uint8)
+        for i, lab in enumerate(labels):
+            if lab.lower() not in NOBODY:
+                vals[i, names.index(lab)] = 1
+        return LabelSet(np.asarray(times, np.float64), tuple(names), vals, tuple(lines))
+    names = header[1:]
+    if any(not n for n in names):
+        raise LabelError(f"Line 1 of {p.name} has an empty column name: give every character a name.")
+    if len(set(names)) != len(names):
+        raise LabelError(f"Line 1 of {p.name} names a character twice: each column needs its own name.")
+    vals_list: list[list[int]] = []
+    for line, r in body:
+        if len(r) != len(header):
+            raise LabelError(f"Line {line}: expected {len(header)} values like the header, found {len(r)}.")
+        times.append(_parse_time(r[0], line))
+        vals_list.append([_parse_flag(v, line, n) for v, n in zip(r[1:], names)])
+        lines.append(line)
+    return LabelSet(np.asarray(times, np.float64), tuple(names),
+                    np.asarray(vals_list, np.uint8).reshape(len(times), len(names)), tuple(lines))
+
+
+def write_labels_csv(labels: LabelSet, path: os.PathLike[str] | str) -> None:
+    """Write the 0/1 form; readable again by :func:`read_labels_csv`."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["time_s", *labels.names])
+        for t, row in zip(labels.times, labels.values):
+            w.writerow([f"{t:g}", *[int(v) for v in row]])

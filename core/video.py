@@ -1,0 +1,221 @@
+"""Reading videos: what a file is (:func:`probe_video`) and its sampled moments (:class:`SampleReader`).
+
+Time is exact: the frame rate is a :class:`fractions.Fraction` (29.97 fps is 30000/1001) and every frame's
+time comes from the decoder's own timestamp (``CAP_PROP_POS_MSEC``), so variable-frame-rate files come out
+right. Frames that are not needed are skipped with ``grab()`` and never converted; the video is never held
+in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, Optional
+
+import cv2
+import numpy as np
+
+from . import config
+from .errors import VideoError
+from .progress import ProgressCallback, report
+
+#: A decoded video that ends before this share of the length its header announces is called truncated.
+TRUNCATED_SHARE = 0.9
+
+_FFMPEG_HINT = "re-encode it to MP4 (H.264), for example with `ffmpeg -i INPUT -c:v libx264 OUTPUT.mp4`"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file is, read from its header and first frame.
+
+    ``duration_s`` is ``frame_count / fps`` as the header says; :class:`SampleReader` measures the real end.
+
+    >>> info = probe_video("clip.mp4")  # doctest: +SKIP
+    >>> info.fps, info.duration_s        # doctest: +SKIP
+    (Fraction(30000, 1001), 10.01)
+    """
+
+    path: Path
+    fps: Fraction
+    frame_count: int
+    width: int
+    height: int
+    size_bytes: int
+
+    def __post_init__(self) -> None:
+        if self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"frame size must be positive, got {self.width}x{self.height}")
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.frame_count / self.fps) if self.frame_count > 0 else 0.0
+
+    @property
+    def frame_interval_s(self) -> float:
+        return float(1 / self.fps)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sampled moment: the frame on screen at ``time_s``.
+
+    ``time_s`` is the nominal moment (k * every); ``frame_time_s`` is the decoder's timestamp of the frame
+    used; ``frame`` is RGB, uint8, shape (height, width, 3).
+    """
+
+    index: int
+    time_s: float
+    frame_time_s: float
+    frame: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.frame.ndim != 3 or self.frame.shape[2] != 3 or self.frame.dtype != np.uint8:
+            raise ValueError(f"frame must be uint8 (H, W, 3), got {self.frame.dtype} {self.frame.shape}")
+
+
+def _as_fraction(fps: float) -> Fraction:
+    """The exact rate behind a decoder's float: 29.97 -> 30000/1001, 23.976 -> 24000/1001, 25.0 -> 25.
+
+    Containers often round NTSC rates (30000/1001 stored as 29.97); the frame timestamps then follow
+    30000/1001, so a rate within 0.01% of an N*1000/1001 rate is taken to be it.
+    """
+    ntsc = Fraction(round(fps * 1.001) * 1000, 1001)
+    if ntsc > 0 and abs(float(ntsc) - fps) < 1e-4 * fps:
+        return ntsc
+    return Fraction(fps).limit_denominator(1001)
+
+
+def _open(path: Path) -> cv2.VideoCapture:
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise VideoError(f"{path.name} is not a video we can read (or it is damaged): {_FFMPEG_HINT}.")
+    return cap
+
+
+def check_file(path: os.PathLike[str] | str) -> Path:
+    """The checks that need no decoder: the file exists, is a file, is not empty and not too large."""
+    p = Path(path)
+    if not p.exists():
+        raise VideoError(f"There is no file at {p}: check the path and try again.")
+    if not p.is_file():
+        raise VideoError(f"{p} is a folder, not a video file: choose a video file inside it.")
+    size = p.stat().st_size
+    if size == 0:
+        raise VideoError(f"{p.name} is empty (0 bytes): choose the complete video file.")
+    if size > config.MAX_VIDEO_BYTES:
+        gib = config.MAX_VIDEO_BYTES / 1024**3
+        raise VideoError(f"{p.name} is larger than {gib:.0f} GiB: cut it into shorter parts and add them one by one.")
+    return p
+
+
+def probe_video(path: os.PathLike[str] | str) -> VideoInfo:
+    """Read a video's frame rate, frame count and size, and check that its first frame decodes.
+
+    Raises :class:`VideoError` with a sentence saying what to do for a missing, empty, oversized, non-video,
+    undecodable or frameless file.
+    """
+    p = check_file(path)
+    cap = _open(p)
+    try:
+        ok = cap.grab()
+        if not ok:
+            raise VideoError(f"{p.name} contains no video frames we can decode: {_FFMPEG_HINT}.")
+        ok, frame = cap.retrieve()
+        if not ok or frame is None:
+            raise VideoError(f"The first frame of {p.name} cannot be decoded: {_FFMPEG_HINT}.")
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        if not fps or not np.isfinite(fps) or fps <= 0:
+            raise VideoError(f"Unable to read the frame rate of {p.name}: {_FFMPEG_HINT}.")
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        h, w = frame.shape[:2]
+        return VideoInfo(path=p, fps=_as_fraction(fps), frame_count=max(count, 0), width=w, height=h,
+                         size_bytes=p.stat().st_size)
+    finally:
+        cap.release()
+
+
+class SampleReader:
+    """Iterate over the moments t = 0, every, 2*every, ... of a video, decoding each needed frame once.
+
+    The frame used for moment t is the first frame whose timestamp is at or after t (within half a frame).
+    When a variable-frame-rate file holds one frame over several moments, that frame serves all of them.
+    After a complete iteration, ``end_s`` is the measured end of the video (last timestamp + one frame).
+
+    >>> reader = SampleReader("clip.mp4", every=1.0)   # doctest: +SKIP
+    >>> [s.time_s for s in reader][:3]                 # doctest: +SKIP
+    [0.0, 1.0, 2.0]
+    """
+
+    def __init__(self, path: os.PathLike[str] | str, every: float = config.EVERY_S,
+                 info: Optional[VideoInfo] = None, progress: Optional[ProgressCallback] = None) -> None:
+        if not every > 0:
+            raise ValueError(f"every must be a positive number of seconds, got {every}")
+        self.info = info if info is not None else probe_video(path)
+        self.every = float(every)
+        self.progress = progress
+        self.end_s: Optional[float] = None
+        self.frames_decoded = 0
+
+    def expected_samples(self) -> int:
+        """How many moments the header's duration promises (the real count may differ by one)."""
+        d = self.info.duration_s
+        return int(np.ceil(d / self.every - 1e-9)) if d > 0 else 0
+
+    def __iter__(self) -> Iterator[Sample]:
+        info = self.info
+        name = info.path.name
+        cap = _open(info.path)
+        interval = info.frame_interval_s
+        tol = interval / 2
+        total = max(self.expected_samples(), 1)
+        k = 0
+        n = 0
+        pts = prev_pts = -1.0
+        try:
+            while cap.grab():
+                n += 1
+                raw = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                # Some files carry no usable timestamps: fall back to counting frames at the nominal rate.
+                pts = raw if n == 1 or raw > prev_pts else prev_pts + interval
+                prev_pts = pts
+                frame: Optional[np.ndarray] = None
+                while k * self.every <= pts + tol:
+                    if frame is None:
+                        ok, bgr = cap.retrieve()
+                        if not ok or bgr is None:
+                            raise VideoError(f"{name} stops decoding at {pts:.1f} s: it is damaged; {_FFMPEG_HINT}.")
+                        frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                    yield Sample(index=k, time_s=k * self.every, frame_time_s=pts, frame=frame)
+                    k += 1
+                    report(self.progress, "decode", k, total)
+        finally:
+            cap.release()
+            self.frames_decoded = n
+        if n == 0:
+            raise VideoError(f"{name} contains no video frames we can decode: {_FFMPEG_HINT}.")
+        end = pts + interval
+        if info.duration_s > 0 and end < TRUNCATED_SHARE * info.duration_s - interval:
+            raise VideoError(
+                f"{name} ends at {end:.1f} s although its header says {info.duration_s:.1f} s: the file is "
+                "probably truncated (an interrupted download or copy); use the complete file.")
+        self.end_s = end
+
+
+def read_frame_at(path: os.PathLike[str] | str, time_s: float) -> np.ndarray:
+    """The RGB frame on screen at ``time_s`` (seeks; for showing one frame, not for sampling a video)."""
+    p = check_file(path)
+    cap = _open(p)
+    try:
+        cap.set(cv2.CAP_PROP_POS_MSEC, max(time_s, 0.0) * 1000.0)
+        ok, bgr = cap.read()
+        if not ok or bgr is None:
+            raise VideoError(f"No frame at {time_s:.1f} s in {p.name}: choose a time inside the video.")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    finally:
+        cap.release()
