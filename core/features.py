@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional, Protocol
 
 import cv2
 import numpy as np
@@ -69,20 +69,30 @@ class FeatureSet:
         return p if p.exists() else None
 
 
-BackboneFactory = Callable[[FeatureSpec, Optional[str]], Any]
+class BackboneFactory(Protocol):
+    """Builds a backbone on demand, and names the cache keys it would produce without building it (so a
+    warm cache never loads TensorFlow)."""
+
+    def __call__(self, spec: FeatureSpec, weights: Optional[str]) -> Any: ...
+
+    def candidate_keys(self, spec: FeatureSpec, weights: Optional[str]) -> list[str]: ...
 
 
-def _default_factory(spec: FeatureSpec, weights: Optional[str]) -> Any:
-    from .backbone import VGG16Backbone
+class VGG16Factory:
+    def __call__(self, spec: FeatureSpec, weights: Optional[str]) -> Any:
+        from .backbone import VGG16Backbone
 
-    return VGG16Backbone(spec, weights)
+        return VGG16Backbone(spec, weights)
+
+    def candidate_keys(self, spec: FeatureSpec, weights: Optional[str]) -> list[str]:
+        """Keys whose cached features answer this request, most preferred first: with ``auto``, ImageNet
+        features if any were cached, else the HED backbone's."""
+        choice = resolve_weights(weights)
+        names = [IMAGENET, HED] if choice == "auto" else [choice]
+        return [f"vgg16-{w}-{spec.tag}" for w in names]
 
 
-def _keys_to_try(spec: FeatureSpec, weights: Optional[str]) -> list[tuple[str, str]]:
-    """Backbone keys whose cached features would answer this request, most preferred first."""
-    choice = resolve_weights(weights)
-    names = [IMAGENET, HED] if choice == "auto" else [choice]
-    return [(f"vgg16-{w}-{spec.tag}", w) for w in names]
+_default_factory = VGG16Factory()
 
 
 def _from_cache(entry: dict[str, Any], info: VideoInfo, thumbs: Optional[Path]) -> FeatureSet:
@@ -112,7 +122,7 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
     sha = file_sha256(info.path)
     thumbs = cache.thumbs_dir(sha, every)
     have_thumbs = thumbs.is_dir()
-    for key, _w in _keys_to_try(spec, weights):
+    for key in backbone_factory.candidate_keys(spec, weights):
         entry = cache.load(sha, every, key)
         if entry is not None and (have_thumbs or not keep_thumbs):
             fs = _from_cache(entry, info, thumbs if have_thumbs else None)

@@ -18,6 +18,11 @@ import cv2
 import numpy as np
 
 from . import config
+
+try:  # OpenCV may have been imported before core set its log level: silence it here too
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+except AttributeError:  # pragma: no cover - builds without the logging module
+    pass
 from .errors import VideoError
 from .progress import ProgressCallback, report
 
@@ -94,7 +99,8 @@ def _open(path: Path) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
-        raise VideoError(f"{path.name} is not a video we can read (or it is damaged): {_FFMPEG_HINT}.")
+        raise VideoError(f"{path.name} is not a video we can read: it is not a video, or it is incomplete (an "
+                         f"interrupted download or copy) or damaged; use the complete file or {_FFMPEG_HINT}.")
     return cap
 
 
@@ -143,14 +149,20 @@ def probe_video(path: os.PathLike[str] | str) -> VideoInfo:
 class SampleReader:
     """Iterate over the moments t = 0, every, 2*every, ... of a video, decoding each needed frame once.
 
-    The frame used for moment t is the first frame whose timestamp is at or after t (within half a frame).
-    When a variable-frame-rate file holds one frame over several moments, that frame serves all of them.
-    After a complete iteration, ``end_s`` is the measured end of the video (last timestamp + one frame).
+    The frame used for moment t is the one on screen at t: the last frame whose timestamp is at or before t
+    (1 ms tolerance for rounded timestamps). Frames are skipped with ``grab()``; a frame is converted only
+    when its expected display interval, [timestamp, timestamp + last frame interval), holds a moment. When a
+    variable-frame-rate file holds one frame longer than the frames before it, the moments inside the hold
+    get the next frame instead (at most one frame late). After a complete iteration, ``end_s`` is the
+    measured end of the video (last timestamp + the last frame interval).
 
     >>> reader = SampleReader("clip.mp4", every=1.0)   # doctest: +SKIP
     >>> [s.time_s for s in reader][:3]                 # doctest: +SKIP
     [0.0, 1.0, 2.0]
     """
+
+    #: Seconds of slack for timestamps rounded to the millisecond.
+    EPS = 1e-3
 
     def __init__(self, path: os.PathLike[str] | str, every: float = config.EVERY_S,
                  info: Optional[VideoInfo] = None, progress: Optional[ProgressCallback] = None) -> None:
@@ -172,20 +184,24 @@ class SampleReader:
         name = info.path.name
         cap = _open(info.path)
         interval = info.frame_interval_s
-        tol = interval / 2
+        eps = self.EPS
         total = max(self.expected_samples(), 1)
         k = 0
         n = 0
         pts = prev_pts = -1.0
+        delta = interval
         try:
             while cap.grab():
                 n += 1
                 raw = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 # Some files carry no usable timestamps: fall back to counting frames at the nominal rate.
                 pts = raw if n == 1 or raw > prev_pts else prev_pts + interval
+                if n > 1:
+                    delta = pts - prev_pts
                 prev_pts = pts
                 frame: Optional[np.ndarray] = None
-                while k * self.every <= pts + tol:
+                # Moments before this frame were missed inside a hold; moments in [pts, pts + delta) are its own.
+                while k * self.every < pts + delta - eps:
                     if frame is None:
                         ok, bgr = cap.retrieve()
                         if not ok or bgr is None:
@@ -199,7 +215,7 @@ class SampleReader:
             self.frames_decoded = n
         if n == 0:
             raise VideoError(f"{name} contains no video frames we can decode: {_FFMPEG_HINT}.")
-        end = pts + interval
+        end = pts + delta
         if info.duration_s > 0 and end < TRUNCATED_SHARE * info.duration_s - interval:
             raise VideoError(
                 f"{name} ends at {end:.1f} s although its header says {info.duration_s:.1f} s: the file is "

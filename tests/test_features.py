@@ -1,0 +1,109 @@
+"""The feature stage: every moment embedded once, cached by content, atomic on interruption."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.backbone import FeatureSpec
+from core.cache import FeatureCache
+from core.errors import VideoError
+from core.features import extract_features
+from fakes import Factory
+from synth import make_video
+
+SPEC = FeatureSpec()
+
+
+def _cache(tmp_path: Path) -> FeatureCache:
+    return FeatureCache(tmp_path / "cache")
+
+
+def test_each_moment_is_embedded_once_and_cached(tmp_path: Path, two_video: Path) -> None:
+    cache = _cache(tmp_path)
+    f1 = Factory()
+    events: list[tuple[str, int, int]] = []
+    fs = extract_features(two_video, 1.0, SPEC, cache=cache, backbone_factory=f1,
+                          progress=lambda *e: events.append(e))
+    assert len(fs) == 60 and fs.features.shape == (60, 48)
+    assert fs.computed == 60 and f1.embedded == 60
+    assert fs.times.tolist() == [float(t) for t in range(60)]
+    assert fs.duration_s == pytest.approx(60.0)
+    assert events[-1] == ("features", 60, 60)
+    assert fs.thumb_path(59) is not None and fs.thumb_path(60) is None
+
+    f2 = Factory()
+    again = extract_features(two_video, 1.0, SPEC, cache=cache, backbone_factory=f2)
+    assert again.computed == 0 and f2.built == []  # not even a network was built
+    np.testing.assert_array_equal(again.features, fs.features)
+
+
+def test_other_step_is_another_cache_entry(tmp_path: Path, two_video: Path) -> None:
+    cache = _cache(tmp_path)
+    extract_features(two_video, 1.0, SPEC, cache=cache, backbone_factory=Factory())
+    f = Factory()
+    fs = extract_features(two_video, 2.0, SPEC, cache=cache, backbone_factory=f)
+    assert len(fs) == 30 and f.embedded == 30
+
+
+def test_changed_file_never_reuses_stale_features(tmp_path: Path) -> None:
+    cache = _cache(tmp_path)
+    path = make_video(tmp_path / "v.mp4", {"Red": [(0, 10)]}, 10.0)
+    first = extract_features(path, 1.0, SPEC, cache=cache, backbone_factory=Factory())
+    make_video(path, {"Blue": [(0, 10)]}, 10.0)  # same name, new content
+    f = Factory()
+    second = extract_features(path, 1.0, SPEC, cache=cache, backbone_factory=f)
+    assert f.embedded == 10 and second.video_sha256 != first.video_sha256
+    assert not np.allclose(first.features, second.features)
+
+
+def test_interrupted_run_leaves_no_entry_that_looks_complete(tmp_path: Path, two_video: Path) -> None:
+    cache = _cache(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        extract_features(two_video, 1.0, SPEC, cache=cache, backbone_factory=Factory(fail_after=32))
+    assert not list((tmp_path / "cache").rglob("features.npz"))
+    assert not list((tmp_path / "cache").rglob("*.jpg"))
+    f = Factory()
+    fs = extract_features(two_video, 1.0, SPEC, cache=cache, backbone_factory=f)
+    assert f.embedded == 60 and len(fs) == 60
+
+
+def test_damaged_cache_entry_is_computed_again(tmp_path: Path, two_video: Path) -> None:
+    cache = _cache(tmp_path)
+    extract_features(two_video, 1.0, SPEC, cache=cache, backbone_factory=Factory())
+    (npz,) = list((tmp_path / "cache").rglob("features.npz"))
+    npz.write_bytes(b"garbage")
+    f = Factory()
+    extract_features(two_video, 1.0, SPEC, cache=cache, backbone_factory=f)
+    assert f.embedded == 60
+
+
+def test_held_frames_of_variable_frame_rate_are_embedded_once(tmp_path: Path, vfr_video: Path) -> None:
+    f = Factory()
+    fs = extract_features(vfr_video, 0.25, SPEC, cache=_cache(tmp_path), backbone_factory=f)
+    assert len(fs) == 80
+    # 8.5 s serves 8.25, 8.5 and 8.75: one frame, one embedding, three identical rows
+    i = [list(fs.times).index(t) for t in (8.25, 8.5, 8.75)]
+    np.testing.assert_array_equal(fs.features[i[0]], fs.features[i[2]])
+    assert f.embedded < 80
+
+
+def test_bad_video_raises_before_any_network_is_built(tmp_path: Path) -> None:
+    p = tmp_path / "notes.mp4"
+    p.write_text("hello")
+    f = Factory()
+    with pytest.raises(VideoError):
+        extract_features(p, 1.0, SPEC, cache=_cache(tmp_path), backbone_factory=f)
+    assert f.built == []
+
+
+def test_copy_of_a_video_shares_its_cache(tmp_path: Path, two_video: Path) -> None:
+    cache = _cache(tmp_path)
+    extract_features(two_video, 1.0, SPEC, cache=cache, backbone_factory=Factory())
+    copy = tmp_path / "renamed copy.mp4"
+    shutil.copy(two_video, copy)
+    f = Factory()
+    assert extract_features(copy, 1.0, SPEC, cache=cache, backbone_factory=f).computed == 0
