@@ -20,6 +20,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from . import config
+from ._tf import import_tensorflow
 from .errors import BackboneError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -134,8 +135,8 @@ class VGG16Backbone:
     name = "vgg16"
 
     def __init__(self, spec: FeatureSpec = FeatureSpec(), weights: str | None = None) -> None:
+        tf = import_tensorflow()
         import keras
-        import tensorflow as tf
 
         self.spec = spec
         h, w = spec.input_size

@@ -24,6 +24,7 @@ from .labels import LabelSet, read_labels_csv
 from .progress import ProgressCallback, report
 from .smoothing import Smoothing, smooth
 from .timeline import Timeline
+from .video import probe_video
 
 PathLike = os.PathLike[str] | str
 
@@ -163,6 +164,7 @@ def predict(video: PathLike, model_dir: PathLike, out_dir: Optional[PathLike] = 
     >>> predict("episode2.mp4", "model/", "out/").timeline.screen_time()[0]   # doctest: +SKIP
     CharacterTime(character='Tom', seconds=312.0, percent=41.6, appearances=9)
     """
+    probe_video(video)  # a bad video is named before anything else is loaded
     clf, meta = ScreenTimeClassifier.load(model_dir)
     step = float(every) if every is not None else float(meta.get("every", config.EVERY_S))
     fs = extract_features(video, step, spec_of(meta), meta["weights"], cache, progress)

@@ -1,0 +1,189 @@
+"""The faces of one video, computed once and cached like the frame features.
+
+:func:`compute_faces` samples the video, detects and embeds every face, and stores the result under
+``<cache>/faces/<sha256[:20]>/every-<s>s/<detector key>-<model>/`` (``faces.npz``, ``meta.json`` and one
+JPEG chip per face in ``chips/``). The entry is filled in a temporary folder and renamed into place, so a run
+that is killed or cancelled leaves nothing that looks complete; a second run reads it back in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Optional
+
+import cv2
+import numpy as np
+
+from .. import config as core_config
+from ..cache import FeatureCache, atomic_dir, every_tag
+from ..hashing import file_sha256
+from ..progress import ProgressCallback, report
+from ..video import SampleReader, probe_video
+from . import config
+from .detect import DetectorSettings, detect_faces
+from .embed import EMBEDDING_DIM, embed_faces
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class FaceSet:
+    """Every face found in the sampled moments of one video.
+
+    ``times`` (N,) are all sampled moments (k * every), with or without faces. Face ``i`` was seen at moment
+    ``face_sample[i]``, in box ``boxes[i]`` = (left, top, right, bottom) full-frame pixels, with detector
+    score ``scores[i]``, embedding ``embeddings[i]`` (128-d) and chip sharpness ``sharpness[i]``. Faces are
+    ordered by moment, then largest first; a face's index is its id. ``key`` names this set (video, sampling,
+    detector, model): the people book keeps its groups per key.
+    """
+
+    video: Path
+    video_sha256: str
+    fps: Fraction
+    duration_s: float
+    every: float
+    detector: str
+    model: str
+    times: np.ndarray
+    face_sample: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+    embeddings: np.ndarray
+    sharpness: np.ndarray
+    chips_dir: Optional[Path] = field(default=None, compare=False)
+    computed: int = 0
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        f = self.face_sample.shape[0]
+        if self.times.ndim != 1:
+            raise ValueError(f"times must be 1-D, got {self.times.shape}")
+        if self.face_sample.ndim != 1 or (f and (self.face_sample.min() < 0 or self.face_sample.max() >= len(self.times))):
+            raise ValueError("face_sample must index into times")
+        if self.boxes.shape != (f, 4) or self.scores.shape != (f,) or self.sharpness.shape != (f,):
+            raise ValueError(f"boxes, scores and sharpness need {f} rows")
+        if self.embeddings.shape != (f, EMBEDDING_DIM):
+            raise ValueError(f"embeddings must be ({f}, {EMBEDDING_DIM}), got {self.embeddings.shape}")
+        if f > 1 and np.any(np.diff(self.face_sample) < 0):
+            raise ValueError("faces must be ordered by sampled moment")
+
+    def __len__(self) -> int:
+        return int(self.face_sample.shape[0])
+
+    @property
+    def key(self) -> str:
+        return f"{self.video_sha256[:20]}/{every_tag(self.every)}/{self.detector}-{self.model}"
+
+    @property
+    def face_times(self) -> np.ndarray:
+        return self.times[self.face_sample] if len(self) else np.zeros(0)
+
+    def chip_path(self, face: int) -> Optional[Path]:
+        """The cached 150x150 aligned JPEG of face ``face`` (None if the cache entry has gone)."""
+        if self.chips_dir is None:
+            return None
+        p = self.chips_dir / f"{face:06d}.jpg"
+        return p if p.is_file() else None
+
+    def chip(self, face: int) -> Optional[np.ndarray]:
+        """The aligned face as an RGB array, for galleries and the dashboard."""
+        p = self.chip_path(face)
+        if p is None:
+            return None
+        bgr = cv2.imread(str(p))
+        return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def entry_dir(root: Path, sha256: str, every: float, settings: DetectorSettings) -> Path:
+    return root / "faces" / sha256[:20] / every_tag(every) / f"{settings.key}-{config.EMBEDDING_MODEL}"
+
+
+def _load(d: Path, video: Path, sha256: str) -> Optional[FaceSet]:
+    meta_path, arr_path = d / "meta.json", d / "faces.npz"
+    if not (meta_path.is_file() and arr_path.is_file()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT or meta.get("video_sha256") != sha256:
+            return None
+        with np.load(arr_path, allow_pickle=False) as z:
+            a = {k: z[k] for k in z.files}
+        return FaceSet(video=video, video_sha256=sha256, fps=Fraction(meta["fps"]), duration_s=float(meta["duration_s"]),
+                       every=float(meta["every"]), detector=meta["detector"], model=meta["model"], times=a["times"],
+                       face_sample=a["face_sample"], boxes=a["boxes"], scores=a["scores"],
+                       embeddings=a["embeddings"], sharpness=a["sharpness"], chips_dir=d / "chips")
+    except (OSError, ValueError, KeyError):
+        return None  # unreadable entry: compute again rather than fail
+
+
+def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
+                  settings: DetectorSettings = DetectorSettings(), progress: Optional[ProgressCallback] = None,
+                  cache: Optional[FeatureCache] = None) -> FaceSet:
+    """Detect and embed the faces of every sampled moment of ``video``, or read them from the cache.
+
+    Reports ``("faces", done, total)`` per sampled moment; a callback that raises
+    :class:`~core.errors.Cancelled` stops the work and leaves no cache entry. Raises
+    :class:`~core.errors.VideoError` for a file that is not a readable video.
+    """
+    info = probe_video(video)
+    sha = file_sha256(info.path)
+    root = (cache or FeatureCache()).root
+    final = entry_dir(root, sha, every, settings)
+    found = _load(final, info.path, sha)
+    if found is not None:
+        report(progress, "faces", 1, 1)
+        return found
+
+    reader = SampleReader(info.path, every, info)
+    total = max(reader.expected_samples(), 1)
+    start = time.perf_counter()
+    out: dict[str, Any] = {}
+
+    def fill(tmp: Path) -> None:
+        chips = tmp / "chips"
+        chips.mkdir()
+        times, face_sample, boxes, scores, embs, sharp = [], [], [], [], [], []
+        for s in reader:
+            times.append(s.time_s)
+            found_boxes = detect_faces(s.frame, settings)
+            emb = embed_faces(s.frame, found_boxes)
+            for b, e, c, sh in zip(found_boxes, emb.embeddings, emb.chips, emb.sharpness):
+                cv2.imwrite(str(chips / f"{len(face_sample):06d}.jpg"), cv2.cvtColor(c, cv2.COLOR_RGB2BGR),
+                            [cv2.IMWRITE_JPEG_QUALITY, config.CHIP_QUALITY])
+                face_sample.append(s.index)
+                boxes.append(b.as_tuple())
+                scores.append(b.score)
+                embs.append(e)
+                sharp.append(sh)
+            report(progress, "faces", len(times), max(total, len(times)))
+        end = reader.end_s if reader.end_s is not None else info.duration_s
+        arrays = {
+            "times": np.asarray(times, np.float64),
+            "face_sample": np.asarray(face_sample, np.int64),
+            "boxes": np.asarray(boxes, np.int32).reshape(-1, 4),
+            "scores": np.asarray(scores, np.float64),
+            "embeddings": np.asarray(embs, np.float32).reshape(-1, EMBEDDING_DIM),
+            "sharpness": np.asarray(sharp, np.float64),
+        }
+        np.savez(tmp / "faces.npz", **arrays)
+        seconds = time.perf_counter() - start
+        meta = {"format": FORMAT, "video_sha256": sha, "video": str(info.path), "fps": str(info.fps),
+                "duration_s": end, "every": float(every), "detector": settings.key, "model": config.EMBEDDING_MODEL,
+                "samples": len(times), "faces": len(face_sample), "seconds": round(seconds, 3)}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        out.update(arrays=arrays, meta=meta, seconds=seconds)
+
+    if final.exists():  # an unreadable or outdated entry
+        shutil.rmtree(final, ignore_errors=True)
+    atomic_dir(final, fill)  # if another process won the race, its entry is as good as ours
+    a, m = out["arrays"], out["meta"]
+    return FaceSet(video=info.path, video_sha256=sha, fps=info.fps, duration_s=float(m["duration_s"]),
+                   every=float(every), detector=settings.key, model=config.EMBEDDING_MODEL, times=a["times"],
+                   face_sample=a["face_sample"], boxes=a["boxes"], scores=a["scores"], embeddings=a["embeddings"],
+                   sharpness=a["sharpness"], chips_dir=final / "chips", computed=len(a["times"]),
+                   seconds=float(out["seconds"]))

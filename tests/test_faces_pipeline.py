@@ -1,0 +1,109 @@
+"""Face discovery on real videos: the Hamilton clip (tests/data) and a generated video without faces."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from core.faces import PeopleBook, find_people, write_people_outputs
+from core.faces.__main__ import main
+from core.faces.pipeline import safe_name, write_gallery
+from faces_helpers import CLIP, DATA, REFS
+
+
+@pytest.fixture(autouse=True)
+def _faces_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One cache for this module's tests, so the clip's faces are computed once."""
+    monkeypatch.setenv("SCREENTIME_CACHE", str(tmp_path_factory.getbasetemp() / "faces-cache"))
+
+
+def test_hamilton_hog_finds_and_names_lin_manuel_miranda(tmp_path: Path) -> None:
+    book = PeopleBook(tmp_path / "people.json")
+    r = find_people(CLIP, 1.0, "hog", REFS, book)
+    assert r.faces.times.tolist() == [float(t) for t in range(10)]
+    assert [v.name for v in r.people] == ["Lin-Manuel Miranda"]
+    lin = r.people[0]
+    assert lin.status == "named"
+    # HOG sees him far away at 0 s and close up at 3, 5, 6, 7 s (at 4 s his face is turned)...
+    assert r.timeline.probs[:, 0].tolist() == [1, 0, 0, 1, 0, 1, 1, 1, 0, 0]
+    # ...and the 1-s gap is bridged; the 2-s gap between the shots is not
+    assert r.timeline.present[:, 0].astype(int).tolist() == [1, 0, 0, 1, 1, 1, 1, 1, 0, 0]
+    assert lin.seconds == 6.0
+    # one blurred face in the audience, seen once: kept apart, not counted, not dropped
+    assert [(v.name, len(v.faces), v.status) for v in r.unsure] == [("Unsure g1", 1, "unsure")]
+    assert any("Alex Lacamoire" in m for m in r.messages)  # his profile is invisible to HOG: said, not hidden
+
+
+def test_hamilton_cnn_names_both_people_from_their_photos(tmp_path: Path) -> None:
+    r = find_people(CLIP, 0.25, "cnn", REFS, PeopleBook(tmp_path / "people.json"))
+    named = {v.name: v for v in r.people if v.status == "named"}
+    assert set(named) == {"Lin-Manuel Miranda", "Alex Lacamoire"}
+    alex_times = sorted({float(r.faces.times[r.faces.face_sample[i]]) for i in named["Alex Lacamoire"].faces})
+    assert alex_times == [0.75, 1.0, 1.25]  # his profile shot, 0.67-2.74 s
+    lin_times = sorted({float(r.faces.times[r.faces.face_sample[i]]) for i in named["Lin-Manuel Miranda"].faces})
+    assert all(2.75 <= t <= 7.0 for t in lin_times)
+    assert [v.name for v in r.people if v.status == "unnamed"] == [f"Person {k}" for k in range(1, 5)]
+
+
+def test_cli_writes_the_core_files_and_a_gallery(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = main([str(CLIP), "--out", str(out), "--quiet", "--ref", f"Lin-Manuel Miranda={DATA / 'lin-manuel-miranda.png'}"])
+    assert code == 0
+    with open(out / "screen_time.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["character"], r["seconds"]) for r in rows] == [("Lin-Manuel Miranda", "6")]
+    report = json.loads((out / "report.json").read_text())
+    assert report["detector"] == "hog-640px-up1" and report["embedding_model"] == "dlib-resnet-v1-5pt"
+    assert report["clustering"]["threshold"] == 0.6 and report["every"] == 1.0
+    assert report["video"]["sha256"] and report["unsure"][0]["seen_at_s"] == [8.0]
+    gallery = sorted(p.relative_to(out).as_posix() for p in (out / "gallery").rglob("*.jpg"))
+    assert gallery == [f"gallery/Lin-Manuel Miranda/0{k}.jpg" for k in range(1, 6)] + ["gallery/Unsure g1/01.jpg"]
+    assert cv2.imread(str(out / "gallery/Lin-Manuel Miranda/01.jpg")).shape == (150, 150, 3)
+    assert (out / "people.json").is_file() and (out / "screen_time.srt").read_text().startswith("1\n")
+
+
+def test_cli_error_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: There is no file at") and "Traceback" not in err
+    assert main([str(CLIP), "--out", str(tmp_path / "o"), "--quiet", "--ref", f"Nobody={DATA / 'hamilton_truth.csv'}"]) == 2
+    assert "not an image" in capsys.readouterr().err
+
+
+def _no_face_video(path: Path, seconds: int = 4, fps: int = 10) -> Path:
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (320, 240))
+    for i in range(seconds * fps):
+        frame = np.full((240, 320, 3), 40 + 5 * (i % 20), np.uint8)
+        cv2.rectangle(frame, (20 + 3 * i, 60), (120 + 3 * i, 160), (0, 180, 255), -1)
+        w.write(frame)
+    w.release()
+    return path
+
+
+def test_video_without_faces_gives_an_empty_valid_result(tmp_path: Path) -> None:
+    video = _no_face_video(tmp_path / "shapes.mp4")
+    r = find_people(video, 1.0, "hog", None, PeopleBook())
+    assert len(r.faces) == 0 and r.people == () and r.unsure == () and r.ignored == ()
+    assert r.timeline.names == () and r.timeline.present.shape == (4, 0)
+    assert any(m.startswith("No faces were found in this video") for m in r.messages)
+    out = write_people_outputs(r, tmp_path / "out")
+    assert (tmp_path / "out" / "screen_time.csv").read_text() == "character,seconds,percent,appearances\n"
+    assert json.loads(out["report.json"].read_text())["faces_found"] == 0
+    assert main([str(video), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
+
+
+def test_names_never_escape_the_output_folder(tmp_path: Path) -> None:
+    assert safe_name("../../etc/passwd") == "etc_passwd"
+    assert safe_name("..") == "person" and safe_name("Zoë O'Neil") == "Zoë O'Neil"
+    book = PeopleBook()
+    r = find_people(CLIP, 1.0, "hog", None, book)
+    book.rename(r.faces, r.people[0].groups[0], "../../evil")
+    from core.faces.pipeline import assemble
+    written = write_gallery(assemble(r.faces, book), tmp_path / "out")
+    assert all((tmp_path / "out" / "gallery") in p.parents for ps in written.values() for p in ps)
+    assert not (tmp_path / "evil").exists()
