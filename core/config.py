@@ -17,17 +17,29 @@ INPUT_SIZE: tuple[int, int] = (224, 224)
 #: Frames per forward pass of VGG16; 16 is as fast as 32 on 2 CPU cores and holds less memory.
 BATCH_SIZE: int = 16
 
-#: Frames decoded ahead of the network, so decoding overlaps inference without holding the video in memory.
-DECODE_QUEUE: int = 64
+#: Frames decoded (and resized) ahead of the network: 256 frames at 224x224 are 38 MB. Decoding starts while
+#: TensorFlow loads (3-5 s), so a deep queue lets the decoder run ahead then and hide its work later.
+DECODE_QUEUE: int = 256
 
 #: Probability above which a character counts as present when no per-character threshold was learned.
 THRESHOLD: float = 0.5
 
-#: Smoothing: gaps shorter than this many seconds inside an appearance are bridged.
-BRIDGE_GAPS_S: float = 2.0
+#: Smoothing: gaps shorter than this many seconds inside an appearance are bridged. Off (0) by default: on
+#: Big Buck Bunny, bridging 2 s gaps and dropping appearances under 2 s cost 0.005-0.015 macro F1 at every
+#: label budget, with or without the two-state model below, because real 1 s appearances and gaps exist
+#: (``docs/accuracy.md``, "Smoothing"). The dashboard's sliders still apply it on request.
+BRIDGE_GAPS_S: float = 0.0
 
-#: Smoothing: appearances shorter than this many seconds (after bridging) are dropped.
-MIN_APPEARANCE_S: float = 2.0
+#: Smoothing: appearances shorter than this many seconds (after bridging) are dropped. Off (0) by default,
+#: for the same measured reason as ``BRIDGE_GAPS_S``.
+MIN_APPEARANCE_S: float = 0.0
+
+#: Smoothing: how long a character typically stays on (or off) screen, in seconds. Sets the switch chance of
+#: the two-state model in :func:`core.smoothing.smooth_probs` (every / this = 0.2 per second at 1 fps).
+#: A prior, not fitted: appearances in Big Buck Bunny's truth last 5.6 s on average; 2.5, 5 and 10 s gave
+#: macro F1 within 0.01 of each other at 100-300 labels, all above no smoothing (``docs/accuracy.md``,
+#: "Smoothing"). 0 turns the model off.
+TYPICAL_RUN_S: float = 5.0
 
 #: Cross-validation folds of contiguous time blocks.
 CV_FOLDS: int = 5

@@ -130,11 +130,9 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
             return fs
 
     start = time.perf_counter()
-    report(progress, "loading network", 0, 0)
-    backbone = backbone_factory(spec, weights)
     reader = SampleReader(info.path, every, info)
     total = reader.expected_samples()
-    h, w = backbone.input_size
+    h, w = spec.input_size
     thumb_tmp: Optional[Path] = None
     if keep_thumbs and not have_thumbs:
         thumbs.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +162,8 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
         except BaseException as exc:  # handed to the consumer, which raises it in the caller's thread
             q.put(exc)
 
+    # Decoding starts before the network loads (several seconds of TensorFlow start-up), so the first
+    # frames wait in the queue when the network is ready.
     worker = threading.Thread(target=produce, name="screentime-decode", daemon=True)
     worker.start()
     times: list[float] = []
@@ -182,6 +182,10 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
             batch_slots.clear()
 
     try:
+        report(progress, "loading network", 0, 0)
+        backbone = backbone_factory(spec, weights)
+        if tuple(backbone.input_size) != (h, w):
+            raise ValueError(f"the backbone takes {backbone.input_size} frames but the spec says {(h, w)}")
         while True:
             item = q.get()
             if item is _DONE:

@@ -17,7 +17,7 @@ class GridColour:
     weights = "test-grid"
 
     def __init__(self, spec: FeatureSpec, weights: Optional[str] = None, fail_after: Optional[int] = None) -> None:
-        self.input_size = (32, 32)
+        self.input_size = spec.input_size
         self.dim = 48
         self.key = "gridcolour-test-32x32"
         self.embedded = 0
@@ -27,7 +27,8 @@ class GridColour:
         if self.fail_after is not None and self.embedded >= self.fail_after:
             raise KeyboardInterrupt("killed halfway")
         self.embedded += len(batch)
-        cells = batch.reshape(len(batch), 4, 8, 4, 8, 3).mean(axis=(2, 4))
+        h, w = self.input_size
+        cells = batch.reshape(len(batch), 4, h // 4, 4, w // 4, 3).mean(axis=(2, 4))
         return cells.reshape(len(batch), 48).astype(np.float32) / 255.0
 
 

@@ -15,7 +15,7 @@ from core.features import extract_features
 from fakes import Factory
 from synth import make_video
 
-SPEC = FeatureSpec()
+SPEC = FeatureSpec(input_size=(32, 32))
 
 
 def _cache(tmp_path: Path) -> FeatureCache:

@@ -1,0 +1,189 @@
+"""Speed and memory of the character pipeline on a real film (issue: core engine, "Speed").
+
+Measured in one run, each figure the median of ``--runs`` repetitions:
+
+1. floor: bare VGG16 inference (``VGG16Backbone.embed``, batches of 16) on the sampled frames, already
+   decoded and resized in memory;
+2. ``python -m core predict`` on the film with an empty cache (first run), as a user runs it;
+3. the same again with the cache warm;
+4. the tutorial's way: write every sampled frame as an image file, read each back, resize it, predict;
+5. peak memory (max RSS) of the first-run ``predict``.
+
+The model used by ``predict`` is a linear model fitted to random features of the right size: prediction
+costs the same whatever its weights, and making a real one would need the film's features first.
+
+    python benchmarks/speed.py                       # the whole film, 3 runs (about 20 minutes on 2 cores)
+    python benchmarks/speed.py --seconds 60 --runs 1 # a quick look on the first minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FILM = ROOT.parent / "shared" / "data" / "big_buck_bunny_720p.mp4"
+
+
+def cut(video: Path, seconds: float, out: Path) -> Path:
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(video), "-t", str(seconds), "-c", "copy",
+                    "-an", str(out)], check=True)
+    return out
+
+
+def make_model(model_dir: Path, backbone_key: str, weights: str, dim: int) -> None:
+    from core.backbone import FeatureSpec
+    from core.classifier import ScreenTimeClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, dim)).astype(np.float32)
+    Y = (rng.random((60, 2)) > 0.5).astype(np.uint8)
+    spec = FeatureSpec()
+    clf = ScreenTimeClassifier(kind="linear").fit(X, Y, np.arange(60.0), ["A", "B"])
+    clf.save(model_dir, extra={"backbone": backbone_key, "weights": weights, "every": 1.0,
+                               "features": {"layers": list(spec.layers), "pooling": spec.pooling,
+                                            "input_size": list(spec.input_size)}})
+
+
+def sampled_frames(video: Path, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    from core.video import SampleReader
+
+    return np.stack([cv2.resize(s.frame, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+                     for s in SampleReader(video, 1.0)])
+
+
+def floor(backbone, frames: np.ndarray, batch: int = 16) -> float:
+    backbone.embed(frames[:batch])  # warm-up: graph tracing is not inference
+    t = time.perf_counter()
+    for i in range(0, len(frames), batch):
+        backbone.embed(frames[i:i + batch])
+    return time.perf_counter() - t
+
+
+def predict_cli(video: Path, model: Path, out: Path, cache: Path) -> tuple[float, float, dict]:
+    """Wall seconds, peak RSS in MB and the report of one ``python -m core predict`` in a child process."""
+    env = dict(os.environ, SCREENTIME_CACHE=str(cache))
+    code = ("import resource, runpy, sys, time; t = time.perf_counter(); sys.argv = ['core'] + sys.argv[1:]\n"
+            "try:\n    runpy.run_module('core', run_name='__main__')\n"
+            "except SystemExit as e:\n    rc = e.code\n"
+            "print('BENCH', time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rc,"
+            " file=sys.stderr)\n")
+    r = subprocess.run([sys.executable, "-c", code, "predict", str(video), "--model", str(model), "--out", str(out),
+                        "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True)
+    line = [ln for ln in r.stderr.splitlines() if ln.startswith("BENCH")]
+    if not line or line[0].split()[3] != "0":
+        raise RuntimeError(f"predict failed: {r.stderr[-2000:]}")
+    _, secs, rss_kb, _ = line[0].split()
+    report = json.loads((out / "report.json").read_text())
+    return float(secs), int(rss_kb) / 1024, report
+
+
+def tutorial_way(video: Path, backbone, workdir: Path) -> float:
+    """The tutorial: save each sampled frame as a JPEG, then read every file back, resize and predict."""
+    import cv2
+
+    t = time.perf_counter()
+    cap = cv2.VideoCapture(str(video))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frame_id = 0
+    names = []
+    while True:
+        ok, frame = cap.read()  # the tutorial decodes and converts every frame
+        if not ok:
+            break
+        if frame_id % int(round(fps)) == 0:  # its `frameId % math.floor(frameRate) == 0`
+            name = workdir / f"frame{frame_id}.jpg"
+            cv2.imwrite(str(name), frame)
+            names.append(name)
+        frame_id += 1
+    cap.release()
+    h, w = backbone.input_size
+    batch: list[np.ndarray] = []
+    for name in names:
+        img = cv2.cvtColor(cv2.imread(str(name)), cv2.COLOR_BGR2RGB)
+        batch.append(cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR))
+        if len(batch) == 16:
+            backbone.embed(np.stack(batch))
+            batch = []
+    if batch:
+        backbone.embed(np.stack(batch))
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--video", type=Path, default=FILM)
+    ap.add_argument("--seconds", type=float, default=0, help="use only the first S seconds (0: all)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+
+    from core._tf import import_tensorflow
+    from core.backbone import VGG16Backbone
+
+    work = Path(tempfile.mkdtemp(prefix="screentime-bench-"))
+    video = cut(args.video, args.seconds, work / "clip.mp4") if args.seconds else args.video
+    backbone = VGG16Backbone()
+    model = work / "model"
+    make_model(model, backbone.key, backbone.weights, backbone.dim)
+    frames = sampled_frames(video, backbone.input_size)
+    n = len(frames)
+    floors, firsts, warms, tutorials, rss = [], [], [], [], []
+    for run in range(args.runs):
+        floors.append(floor(backbone, frames))
+        cache = work / f"cache{run}"
+        secs, mb, rep = predict_cli(video, model, work / f"out{run}", cache)
+        assert rep["features_computed"] == n, (rep["features_computed"], n)
+        firsts.append(secs)
+        rss.append(mb)
+        secs, _, rep = predict_cli(video, model, work / f"warm{run}", cache)
+        assert rep["features_computed"] == 0
+        warms.append(secs)
+        tdir = work / f"tutorial{run}"
+        tdir.mkdir()
+        tutorials.append(tutorial_way(video, backbone, tdir))
+        shutil.rmtree(tdir)
+        shutil.rmtree(cache)
+    med = statistics.median
+    fig = {
+        "video": str(args.video.name), "seconds_used": args.seconds or None, "sampled_frames": n,
+        "backbone": backbone.key, "runs": args.runs, "cpu_count": os.cpu_count(),
+        "floor_s": med(floors), "first_run_s": med(firsts), "warm_run_s": med(warms), "tutorial_s": med(tutorials),
+        "peak_rss_mb": med(rss), "all": {"floor": floors, "first": firsts, "warm": warms, "tutorial": tutorials,
+                                          "rss_mb": rss},
+    }
+    fig["first_over_floor"] = fig["first_run_s"] / fig["floor_s"]
+    fig["warm_over_first"] = fig["warm_run_s"] / fig["first_run_s"]
+    fig["tutorial_over_first"] = fig["tutorial_s"] / fig["first_run_s"]
+    print(json.dumps(fig, indent=1))
+    print(f"""
+| figure | median of {args.runs} | target |
+| --- | --- | --- |
+| 1. bare VGG16 inference on the {n} sampled frames (floor) | {fig['floor_s']:.1f} s ({n / fig['floor_s']:.2f} frames/s) | |
+| 2. `predict`, first run (cold cache) | {fig['first_run_s']:.1f} s = {fig['first_over_floor']:.3f} x floor | <= 1.15 x floor |
+| 3. `predict`, warm cache | {fig['warm_run_s']:.2f} s = {100 * fig['warm_over_first']:.1f}% of first run | < 5% |
+| 4. the tutorial's way (image files) | {fig['tutorial_s']:.1f} s = {fig['tutorial_over_first']:.2f} x our first run | >= 1.3 x |
+| 5. peak memory of first-run `predict` | {fig['peak_rss_mb']:.0f} MB | < 2500 MB |
+""")
+    if args.json:
+        args.json.write_text(json.dumps(fig, indent=1))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Results page: screen time per character, timeline, heat map, who appears together, evidence, downloads."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import streamlit as st  # noqa: E402
+
+from core import Smoothing, Timeline  # noqa: E402
+from core import charts  # noqa: E402
+from core.export import report_dict, screen_time_csv, segments_csv, srt  # noqa: E402
+from core.project import ModelRecord, Project, Video  # noqa: E402
+from pages import common  # noqa: E402
+
+ALL = "All videos"
+
+
+def _save_smoothing(p: Project) -> None:
+    with common.friendly("saving the settings"):
+        p.set_smoothing(Smoothing(bridge_gaps_s=float(st.session_state["bridge_gaps"]),
+                                  min_appearance_s=float(st.session_state["min_appearance"])))
+
+
+def smoothing_ui(p: Project) -> Smoothing:
+    """The two smoothing rules in plain words; saved with the project, figures follow at once."""
+    s = p.smoothing()
+    st.session_state["min_appearance"] = float(s.min_appearance_s)  # this project's values, not another's
+    st.session_state["bridge_gaps"] = float(s.bridge_gaps_s)
+    with st.container(border=True):
+        st.markdown("**Tidy up the timeline**")
+        c1, c2 = st.columns(2)
+        c1.slider("Ignore appearances shorter than", 0.0, 10.0, step=0.5, format="%.1f s", key="min_appearance",
+                  on_change=_save_smoothing, args=(p,),
+                  help="A character seen for a moment only is probably a mistake; 0 keeps everything.")
+        c2.slider("Bridge gaps shorter than", 0.0, 10.0, step=0.5, format="%.1f s", key="bridge_gaps",
+                  on_change=_save_smoothing, args=(p,),
+                  help="A character missed for a moment in the middle of a scene is counted as still there; "
+                       "0 turns this off.")
+    return s
+
+
+def meta_for(p: Project, v: Video, m: ModelRecord, s: Smoothing) -> dict:
+    return {"project": p.name,
+            "video": {"name": v.name, "sha256": v.sha256, "duration_s": round(v.duration_s, 3), "fps": v.fps},
+            "every_s": v.every, "backbone": v.backbone,
+            "model": {"kind": m.kind, "characters": list(m.characters), "trained_on": m.n_labelled,
+                      "validation": {n: {"precision": sc.precision, "recall": sc.recall, "f1": sc.f1,
+                                         "support": sc.support} for n, sc in m.scores.items()}},
+            "smoothing": {"bridge_gaps_s": s.bridge_gaps_s, "min_appearance_s": s.min_appearance_s,
+                          "in_words": s.describe()}}
+
+
+def evidence_ui(p: Project, v: Video, tl: Timeline) -> None:
+    st.subheader("Evidence")
+    st.caption("A frame from each of the longest appearances, so you can check with your own eyes.")
+    for name in tl.names:
+        ts = charts.evidence_times(tl, name)
+        st.markdown(f"**{name}**" + ("" if ts else " — not found on screen"))
+        if ts:
+            cols = st.columns(6)
+            for col, t in zip(cols, ts):
+                thumb = p.thumb(v, t)
+                if thumb is not None:
+                    col.image(str(thumb), caption=common.thumb_caption(t), width="stretch")
+
+
+def one_video(p: Project, v: Video, m: ModelRecord, tl: Timeline, s: Smoothing) -> None:
+    rows = tl.screen_time()
+    st.subheader("Screen time")
+    st.plotly_chart(charts.screen_time_bars(rows, tl.names), key=f"bars_{v.id}", config={"displayModeBar": False})
+    st.subheader("When they are on screen")
+    st.caption("Each bar is one appearance; point at it to see when it starts and ends.")
+    st.plotly_chart(charts.timeline_figure(tl), key=f"timeline_{v.id}", config={"displayModeBar": False})
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        st.subheader("Second by second")
+        st.caption("How sure the model is that each character is visible (darker: surer).")
+        st.plotly_chart(charts.heatmap_figure(tl), key=f"heat_{v.id}", config={"displayModeBar": False})
+    with c2:
+        st.subheader("Who appears together")
+        st.caption("Time two characters share the screen.")
+        st.plotly_chart(charts.together_figure([tl]), key=f"together_{v.id}", config={"displayModeBar": False})
+    evidence_ui(p, v, tl)
+    st.subheader("Download")
+    stem = Path(v.name).stem
+    d1, d2, d3, d4 = st.columns(4)
+    d1.download_button("Screen time (CSV)", screen_time_csv(tl), f"{stem}_screen_time.csv", "text/csv",
+                       key=f"dl_csv_{v.id}", icon=":material/download:")
+    d2.download_button("Appearances (CSV)", segments_csv(tl), f"{stem}_segments.csv", "text/csv",
+                       key=f"dl_seg_{v.id}", icon=":material/download:")
+    d3.download_button("Full report (JSON)", json.dumps(report_dict(tl, meta_for(p, v, m, s)), indent=1, default=str),
+                       f"{stem}_report.json", "application/json", key=f"dl_json_{v.id}", icon=":material/download:")
+    d4.download_button("Subtitles (SRT)", srt(tl), f"{stem}_screen_time.srt", "text/plain", key=f"dl_srt_{v.id}",
+                       icon=":material/subtitles:")
+
+
+def all_videos(tls: dict[int, Timeline], videos: dict[int, Video]) -> None:
+    tot = charts.totals(list(tls.values()))
+    minutes = sum(tl.duration_s for tl in tls.values())
+    st.subheader(f"Screen time over {len(tls)} videos ({common.mmss(minutes)} in all)")
+    st.plotly_chart(charts.screen_time_bars(tot), key="bars_all", config={"displayModeBar": False})
+    table = [{"Character": t.character, "Total": t.mmss, "% of all videos": round(t.percent, 1),
+              **{videos[vid].name: next(ct.mmss for ct in tl.screen_time() if ct.character == t.character)
+                 for vid, tl in tls.items() if t.character in tl.names}} for t in tot]
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.subheader("Who appears together")
+    st.plotly_chart(charts.together_figure(list(tls.values())), key="together_all", config={"displayModeBar": False})
+    st.download_button("Totals (CSV)", charts.totals_csv(tot), "screen_time_totals.csv", "text/csv", key="dl_tot",
+                       icon=":material/download:")
+
+
+def results_ui() -> None:
+    common.page_setup()
+    st.title("Results")
+    with common.friendly("showing the results"):
+        p = common.project()
+        m = p.latest_model()
+        if m is None:
+            st.info("No results yet: label a few frames and train a model first.", icon=":material/info:")
+            common.next_step("Go to the Train page", "Train")
+            return
+        s = smoothing_ui(p)
+        videos = {v.id: v for v in p.videos()}
+        tls = {vid: tl for vid in videos if (tl := p.timeline(m.id, vid, s)) is not None}
+        missing = [v.name for vid, v in videos.items() if vid not in tls]
+        if missing:
+            st.info("Not measured yet: " + ", ".join(missing) + ". Sample them on the Video page (and train again "
+                    "if they were sampled before this model).", icon=":material/info:")
+        if not tls:
+            return
+        options = ([ALL] if len(tls) > 1 else []) + [videos[vid].name for vid in tls]
+        pick = st.segmented_control("Show", options, default=options[0], key="results_view") or options[0] \
+            if len(options) > 1 else options[0]
+        if m.skipped:
+            st.caption("Not measured (too few labelled frames): " + ", ".join(m.skipped) + ".")
+        if pick == ALL:
+            all_videos(tls, videos)
+        else:
+            vid = next(i for i in tls if videos[i].name == pick)
+            one_video(p, videos[vid], m, tls[vid], s)
+
+
+results_ui()

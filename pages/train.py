@@ -1,0 +1,116 @@
+"""Train page: one button; then how well the model does, in words, and the frames it got wrong."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import streamlit as st  # noqa: E402
+
+from core.project import ModelRecord, Project  # noqa: E402
+from core.validation import Scores  # noqa: E402
+from pages import common  # noqa: E402
+
+WRONG_SHOWN = 12
+
+
+def in_words(s: Scores) -> str:
+    """Recall and precision as two sentences a casting agent reads at a glance."""
+    if s.support == 0:
+        return f"No labelled frame shows {s.character}, so this cannot be checked yet."
+    found, right = round(10 * s.recall), round(10 * s.precision)
+    return (f"Finds {s.character} in **{found} of 10** seconds they are on screen. "
+            f"When it says {s.character} is there, it is right **{right} times in 10**.")
+
+
+def verdict(s: Scores) -> str:
+    if s.support < 5:
+        return ":orange[:material/warning: few examples: label more frames with them]"
+    if s.f1 >= 0.85:
+        return ":green[:material/check_circle: good]"
+    if s.f1 >= 0.65:
+        return ":orange[:material/warning: fair: label a few more frames, then train again]"
+    return ":red[:material/cancel: weak: label more frames with and without them, then train again]"
+
+
+def _relabel(vid: int, t: float) -> None:
+    st.session_state["video_id"] = vid
+    st.session_state["relabel"] = t
+
+
+def report_ui(p: Project, m: ModelRecord) -> None:
+    when = time.strftime("%d %b %Y, %H:%M", time.localtime(m.created))
+    st.subheader("How well the model does")
+    st.caption(f"Trained {when} on {m.n_labelled} labelled frames. Each frame was checked by a model that had "
+               "not seen it (nor the seconds around it) while learning, so these figures are honest.")
+    for name in m.characters:
+        s = m.scores.get(name)
+        with st.container(border=True):
+            c1, c2 = st.columns([3, 2])
+            c1.markdown(f"**{name}** — " + (in_words(s) if s else "not checked: too few labelled frames."))
+            if s:
+                c2.markdown(f"{verdict(s)}  \n<small>precision {s.precision:.0%} · recall {s.recall:.0%} · "
+                            f"F1 {s.f1:.2f} · {s.support} frames with {name}</small>", unsafe_allow_html=True)
+    if m.skipped:
+        st.warning("Not learned yet: " + ", ".join(m.skipped) + ". Each character needs at least 2 labelled frames "
+                   "where they are visible and 2 where they are not.", icon=":material/warning:")
+    if m.wrong is None:
+        st.info("Press Train to see which labelled frames the model gets wrong.", icon=":material/info:")
+    elif m.wrong:
+        st.subheader(f"Frames it got wrong ({len(m.wrong)})")
+        st.caption("Check these: either the model needs more examples like them, or the tick was a mistake. "
+                   "Click Relabel to open the frame on the Label page.")
+        videos = {v.id: v for v in p.videos()}
+        shown = [w for w in m.wrong if w.video_id in videos][:WRONG_SHOWN]
+        cols = st.columns(4)
+        for k, w in enumerate(shown):
+            v = videos[w.video_id]
+            with cols[k % 4], st.container(border=True):
+                thumb = p.thumb(v, w.time_s)
+                if thumb is not None:
+                    st.image(str(thumb), width="stretch")
+                said = "missed" if w.labelled_present else "wrongly saw"
+                st.caption(f"**{common.thumb_caption(w.time_s)}**" + (f" · {v.name}" if len(videos) > 1 else "") +
+                           f"  \nIt {said} **{w.character}** (sure {max(w.probability, 1 - w.probability):.0%})")
+                if st.button("Relabel", key=f"relabel_{k}", icon=":material/label:", on_click=_relabel,
+                             args=(w.video_id, w.time_s)):
+                    if st.session_state.get("_in_app"):
+                        st.switch_page(common.PAGE_PATHS["Label"])
+    else:
+        st.success("In validation it got every labelled frame right.", icon=":material/target:")
+
+
+def train_ui() -> None:
+    common.page_setup()
+    st.title("Train")
+    st.caption("Screen Time learns from your ticks what each character looks like, then measures the whole "
+               "video. It takes a few seconds; train again whenever you have labelled more.")
+    with common.friendly("training"):
+        p = common.project()
+        counts = p.label_counts()
+        sampled = [v for v in p.videos() if v.has_features]
+        st.markdown(f"**{counts.frames} labelled frames** in {len(sampled)} sampled "
+                    f"video{'s' if len(sampled) != 1 else ''} · " +
+                    " · ".join(f"{n}: {k}" for n, k in counts.per_character.items()))
+        if st.button("Train", type="primary", icon=":material/model_training:", key="train"):
+            bar = common.Progress("Learning...")
+            m = p.train(progress=bar)
+            bar.done("Done.")
+            st.session_state["trained_flash"] = m.id
+            st.rerun()
+        m = p.latest_model()
+        if st.session_state.pop("trained_flash", None) is not None and m is not None:
+            st.success(f"The model is ready and has measured {len(sampled)} video"
+                       f"{'s' if len(sampled) != 1 else ''}.", icon=":material/check_circle:")
+        if m is None:
+            st.info("No model yet: label some frames of each character (with and without them), then press "
+                    "Train.", icon=":material/info:")
+            return
+        common.next_step("See the screen time on the Results page", "Results", icon=":material/bar_chart:")
+        report_ui(p, m)
+
+
+train_ui()

@@ -1,0 +1,84 @@
+"""Video page (AppTest): the demo on first start, uploads (good, bad, hostile names), sampling."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import core
+from core.project import Project
+from test_app_helpers import ROOT, dirs, synth_video  # noqa: F401
+
+PAGE = str(ROOT / "pages" / "video.py")
+
+
+def run(project: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if project:
+        at.session_state["project"] = project
+    return at.run()
+
+
+def no_traceback(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_first_start_opens_the_demo(dirs):
+    at = run()
+    no_traceback(at)
+    assert at.title[0].value == "Video"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Length"] == "1:00" and metrics["Picture size"] == "640 x 360"
+    assert any("Ready: 60 frames" in s.value for s in at.success)
+    assert at.session_state["project"].startswith("demo")
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("notes.mp4", b"this is a text file, not a video\n" * 50, "not a video"),
+    ("empty.mp4", b"", "empty"),
+])
+def test_bad_uploads_get_one_friendly_sentence(dirs, name, data, words):
+    p = Project.create("Mine")
+    at = run(p.slug)
+    at.file_uploader[0].upload(name, data, "video/mp4")
+    at.run()
+    no_traceback(at)
+    assert len(at.error) == 1 and words in at.error[0].value
+    assert "Traceback" not in at.error[0].value
+    assert p.videos() == [] and list((p.root / "videos").iterdir()) == []
+
+
+def test_truncated_and_huge_uploads(dirs, monkeypatch):
+    p = Project.create("Mine")
+    data = synth_video(dirs, 6.0).read_bytes()
+    at = run(p.slug)
+    at.file_uploader[0].upload("cut.mp4", data[: len(data) // 2], "video/mp4")
+    at.run()
+    no_traceback(at)
+    assert len(at.error) == 1 and "ffmpeg" in at.error[0].value  # says how to repair it
+    monkeypatch.setattr(core.config, "MAX_VIDEO_BYTES", 1000)
+    at = run(p.slug)
+    at.file_uploader[0].upload("big.mp4", data, "video/mp4")
+    at.run()
+    assert len(at.error) == 1 and "larger than" in at.error[0].value
+
+
+def test_upload_with_hostile_name_then_sample(dirs):
+    p = Project.create("Mine")
+    at = run(p.slug)
+    at.file_uploader[0].upload("../../../evil.mp4", synth_video(dirs, 8.0).read_bytes(), "video/mp4")
+    at.run()
+    no_traceback(at)
+    assert not at.error
+    [v] = p.videos()
+    assert v.name == "evil.mp4" and p.video_path(v).parent == p.root / "videos"
+    assert not (dirs / "evil.mp4").exists() and not (dirs / "data" / "evil.mp4").exists()
+    assert at.session_state["video_id"] == v.id
+    assert any("Added evil.mp4" in s.value for s in at.success)
+    assert {m.label: m.value for m in at.metric}["Length"] == "0:08"
+    at.select_slider(key="every").set_value(2.0)
+    at.button(key="sample").click()
+    at.run()
+    no_traceback(at)
+    assert any("is ready: 4 frames" in s.value for s in at.success)
+    assert p.video(v.id).every == 2.0 and p.video(v.id).n_moments == 4
