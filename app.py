@@ -19,7 +19,7 @@ PAGES = {
         st.Page("pages/label.py", title="Label", icon=":material/label:", url_path="label"),
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
         st.Page("pages/results.py", title="Results", icon=":material/bar_chart:", url_path="results"),
-        # People (faces): st.Page("pages/people.py", title="People", icon=":material/face:", url_path="people")
+        st.Page("pages/people.py", title="People", icon=":material/face:", url_path="people"),
     ],
 }
 

@@ -4,7 +4,8 @@ Each face found in the clip is given its true identity from the shot it is in (t
 cut at 0.67 s, 2.74 s and 7.04 s, looked at frame by frame) and, in the static audience shot, from where
 it sits in the frame. Then, for a range of thresholds, the faces are grouped and compared with the truth
 pair by pair (precision: pairs grouped together that are one person; recall: pairs of one person grouped
-together). Also prints the distances between faces of one person and of different people.
+together), with the pipeline's rule that blurred and sharp faces never share a group. Also prints the
+distances between faces of one person and of different people.
 
     SCREENTIME_CACHE=/tmp/st-cache python benchmarks/faces_threshold.py --every 0.25 --detector cnn
 """
@@ -19,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.faces.cluster import cluster_faces, pairwise  # noqa: E402
+from core.faces.cluster import cluster_faces, is_sharp, pairwise  # noqa: E402
 from core.faces.detect import DetectorSettings  # noqa: E402
 from core.faces.store import compute_faces  # noqa: E402
 
@@ -69,7 +70,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--video", type=Path, default=CLIP)
     ap.add_argument("--every", type=float, default=0.25)
-    ap.add_argument("--detector", default="cnn", choices=("hog", "cnn"))
+    ap.add_argument("--detector", default="cnn", choices=("hog+cnn", "hog", "cnn"))
     a = ap.parse_args()
     faces = compute_faces(a.video, a.every, DetectorSettings(a.detector))
     truth = identities(faces.face_times, faces.boxes)
@@ -88,7 +89,7 @@ def main() -> None:
     print("\n| threshold | pair precision | pair recall | groups (true: %d) |" % len(set(truth)))
     print("| --- | --- | --- | --- |")
     for th in (0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65):
-        labels = cluster_faces(faces.embeddings, faces.face_sample, th)
+        labels = cluster_faces(faces.embeddings, faces.face_sample, th, is_sharp(faces.sharpness))
         p, r, g = pair_scores(labels, truth)
         print(f"| {th:.2f} | {p:.3f} | {r:.3f} | {g} |")
 

@@ -35,8 +35,8 @@ _MEANS = {IMAGENET: (103.939, 116.779, 123.68), HED: (104.00699, 116.66877, 122.
 #: block4_conv3 (28x28, finer texture and colour: fur, ears, small figures), each averaged (how much of the
 #: frame) and max-pooled (whether anywhere, which keeps small characters): 2048 values per frame from one
 #: forward pass, no slower than block5_conv3 alone. On Big Buck Bunny, adding block4_conv3 raised macro F1
-#: from 0.80 to 0.84 at 100 random labels and from 0.88 to 0.90 at 200; block5_pool, avg or max alone, and a
-#: 224x400 input (1.8x the compute) did not do better (``docs/accuracy.md``, "Features").
+#: from 0.840 to 0.856 at 100 random labels and from 0.896 to 0.916 at 200; block5_pool, avg or max alone,
+#: neighbouring frames and a 224x400 input (1.8x the compute) did no better (``docs/accuracy.md``, "Features").
 DEFAULT_LAYERS: tuple[str, ...] = ("block4_conv3", "block5_conv3")
 POOLINGS = ("avg", "max", "avgmax")
 DEFAULT_POOLING = "avgmax"
@@ -124,6 +124,20 @@ class FeatureSpec:
     def tag(self) -> str:
         h, w = self.input_size
         return f"{'+'.join(self.layers)}-{self.pooling}-{h}x{w}"
+
+    @classmethod
+    def from_key(cls, key: str) -> "FeatureSpec":
+        """The spec inside a backbone key such as ``vgg16-hed-bsds500-block5_conv3-avgmax-224x224``.
+
+        >>> FeatureSpec.from_key("vgg16-imagenet-block4_conv3+block5_conv3-avgmax-224x400").input_size
+        (224, 400)
+        """
+        parts = key.split("-")
+        try:
+            h, w = (int(v) for v in parts[-1].split("x"))
+            return cls(tuple(parts[-3].split("+")), parts[-2], (h, w))
+        except (ValueError, IndexError):
+            raise ValueError(f"{key!r} is not a backbone key of the form name-weights-layers-pooling-HxW") from None
 
 
 class VGG16Backbone:

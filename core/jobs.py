@@ -82,7 +82,11 @@ def training_matrix(pairs: Sequence[tuple[FeatureSet, LabelSet]], names: Sequenc
 def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optional[PathLike] = None,
                 kind: str = "auto", spec: FeatureSpec = FeatureSpec(), progress: Optional[ProgressCallback] = None
                 ) -> TrainResult:
-    """Train on labelled moments of one or more videos whose features are already extracted."""
+    """Train on labelled moments of one or more videos whose features are already extracted.
+
+    The model records the feature spec of those features (read from their backbone key), so that
+    :func:`predict` computes the same features for a new video even after the defaults change.
+    """
     if not pairs:
         raise LabelError("There are no labelled videos to learn from: label some moments first.")
     names = pairs[0][1].names
@@ -95,6 +99,7 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
     clf = ScreenTimeClassifier(kind=kind).fit(X, Y, T, names)
     report(progress, "training", 1, 1)
     fs0 = pairs[0][0]
+    spec = FeatureSpec.from_key(fs0.backbone) if fs0.backbone.startswith("vgg16-") else spec
     saved = None
     if model_dir is not None:
         saved = clf.save(model_dir, extra={

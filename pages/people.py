@@ -160,7 +160,10 @@ def results_ui(r: PeopleResult, v: Video) -> None:
     st.plotly_chart(charts.timeline_figure(tl), key=f"people_timeline_{v.id}", config={"displayModeBar": False})
     st.subheader("Second by second")
     st.caption("Dark: a face of this person was seen in the frame looked at.")
-    st.plotly_chart(charts.heatmap_figure(tl), key=f"people_heat_{v.id}", config={"displayModeBar": False})
+    heat = charts.heatmap_figure(tl)  # its z is 1 where a face was seen (not a model's probability)
+    heat.update_traces(colorbar=dict(title="face seen", tickvals=[0, 1], ticktext=["no", "yes"]),
+                       hovertemplate="<b>%{y}</b> at %{customdata}<br>face seen: %{z:.0f}<extra></extra>")
+    st.plotly_chart(heat, key=f"people_heat_{v.id}", config={"displayModeBar": False})
     st.subheader("Download")
     stem = Path(v.name).stem
     d1, d2, d3, d4 = st.columns(4)

@@ -104,3 +104,13 @@ def test_a_damaged_book_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(FaceError, match="damaged"):
         PeopleBook.load(path)
+
+
+def test_a_stranger_ignored_then_counted_again_is_unnamed_again(tmp_path: Path) -> None:
+    book = PeopleBook(tmp_path / "people.json")
+    r = find_people(CLIP, 1.0, "hog", None, book)
+    book.ignore(r.faces, 0)
+    assert [v.status for v in assemble(r.faces, book).ignored] == ["ignored"]
+    book.ignore(r.faces, 0, False)
+    r = assemble(r.faces, book)
+    assert [(v.name, v.status) for v in r.people] == [("Person 1", "unnamed")] and r.ignored == ()

@@ -1,6 +1,6 @@
 """``faces``: find the people of a live-action video by their faces and write their screen time.
 
-    python -m core faces VIDEO --out OUT_DIR [--every S] [--ref "Name=photo.jpg" ...] [--detector hog|cnn]
+    python -m core faces VIDEO --out OUT_DIR [--every S] [--ref "Name=photo.jpg" ...] [--detector hog+cnn|hog|cnn]
                                [--book people.json] [--name "g3=Jane Doe"] [--merge "g1+g4"]
                                [--move-out 17,18] [--ignore g5]
 
@@ -41,7 +41,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", type=Path, required=True, help="folder for the results and the face gallery")
     p.add_argument("--every", type=float, default=core_config.EVERY_S, help="seconds between sampled frames (default %(default)s)")
     p.add_argument("--detector", choices=config.DETECTORS, default=config.DETECTOR,
-                   help="hog: fast (default); cnn: finds smaller and turned faces, ~20x slower")
+                   help="hog+cnn (default): HOG, and the CNN on a small copy of frames without a HOG face (profiles); "
+                        "hog: fastest; cnn: the CNN everywhere, finds smaller and turned faces, ~20x slower")
     p.add_argument("--ref", type=_ref, action="append", default=[], metavar="NAME=PHOTO",
                    help="a reference photo that names the matching person (repeatable)")
     p.add_argument("--book", type=Path, default=None, help="the people book (default OUT/people.json)")

@@ -4,6 +4,9 @@ Average linkage on Euclidean distances with a distance threshold (:data:`~.confi
 by measurement in docs/faces.md): two groups join while the mean distance between their faces stays under it.
 Faces of the same sampled moment are different people, so their distance is set far above any threshold
 before clustering, and a final pass (:func:`enforce_cannot_link`) guarantees it whatever the linkage did.
+Blurred faces (chip sharpness under :data:`~.config.BLUR_SHARPNESS`) are close to everyone, so they are kept
+as far from sharp faces: a blurred face may group with other blurred faces, never with a sharp one (every
+pair between the two groups is far apart, so their average is too).
 """
 
 from __future__ import annotations
@@ -61,10 +64,16 @@ def relabel_by_size(labels: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return np.asarray([mapping[int(g)] for g in labels], np.int64)
 
 
+def is_sharp(sharpness: np.ndarray) -> np.ndarray:
+    """Which faces are sharp enough to be grouped with, and matched to, other sharp faces."""
+    return np.asarray(sharpness, np.float64) >= config.BLUR_SHARPNESS
+
+
 def cluster_faces(embeddings: np.ndarray, frames: np.ndarray,
-                  threshold: float = config.CLUSTER_THRESHOLD) -> np.ndarray:
+                  threshold: float = config.CLUSTER_THRESHOLD, sharp: np.ndarray | None = None) -> np.ndarray:
     """Group label of each face (0 = largest group). ``frames`` is each face's sampled moment; faces that
-    share one never share a group."""
+    share one never share a group. ``sharp`` (bool per face, optional): a sharp and a blurred face never
+    share a group."""
     emb = np.asarray(embeddings, np.float64)
     frames = np.asarray(frames)
     n = emb.shape[0]
@@ -81,6 +90,11 @@ def cluster_faces(embeddings: np.ndarray, frames: np.ndarray,
         return np.zeros(1, np.int64)
     d = pairwise(emb)
     d[frames[:, None] == frames[None, :]] = APART
+    if sharp is not None:
+        sharp = np.asarray(sharp, bool)
+        if sharp.shape != (n,):
+            raise ValueError(f"sharp must be ({n},), got {sharp.shape}")
+        d[sharp[:, None] != sharp[None, :]] = APART
     np.fill_diagonal(d, 0.0)
     model = AgglomerativeClustering(n_clusters=None, metric="precomputed", linkage="average",
                                     distance_threshold=threshold)

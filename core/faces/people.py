@@ -24,7 +24,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from . import config
-from .cluster import cluster_faces
+from .cluster import cluster_faces, is_sharp
 from .errors import FaceError
 from .store import FaceSet
 
@@ -197,7 +197,7 @@ class PeopleBook:
         that match a known person. Returns the state and sentences about what was matched."""
         st = self.videos.get(faces.key)
         if st is None or len(st.labels) != len(faces):
-            labels = cluster_faces(faces.embeddings, faces.face_sample, threshold)
+            labels = cluster_faces(faces.embeddings, faces.face_sample, threshold, is_sharp(faces.sharpness))
             st = VideoState(key=faces.key, video=str(faces.video), labels=[int(x) for x in labels],
                             frames=[int(x) for x in faces.face_sample])
             self.videos[faces.key] = st
@@ -207,14 +207,18 @@ class PeopleBook:
 
     def match(self, faces: FaceSet, threshold: float = config.MATCH_THRESHOLD) -> list[str]:
         """Name the undecided, unnamed groups that are within ``threshold`` of a known person: closest pairs
-        first, never two groups of one person that share a frame."""
+        first, never two groups of one person that share a frame. Only a group's sharp faces are compared
+        (a blurred face is close to anyone), so a group of blurred faces is never named automatically."""
         st = self.state(faces)
+        sharp = is_sharp(faces.sharpness)
         candidates = [p for p in self.people.values() if len(p.embeddings())]
         pairs = []
         for g in st.groups():
             if g in st.decided or g in st.persons:
                 continue
-            emb = faces.embeddings[st.faces_of(g)]
+            emb = faces.embeddings[[i for i in st.faces_of(g) if sharp[i]]]
+            if len(emb) == 0:
+                continue
             for p in candidates:
                 # a person's own centroid from this very face set would only echo earlier matching
                 others = Person(p.id, p.name, p.ignore, p.refs, {k: v for k, v in p.centroids.items() if k != faces.key})
@@ -237,13 +241,17 @@ class PeopleBook:
         return messages
 
     def _update_centroids(self, faces: FaceSet) -> None:
+        """Each person's mean embedding in this face set, from their sharp faces (all their faces if none is
+        sharp, as when the user names a blurred group by hand)."""
         st = self.state(faces)
+        sharp = is_sharp(faces.sharpness)
         by_person: dict[str, list[int]] = {}
         for g, pid in st.persons.items():
             by_person.setdefault(pid, []).extend(st.faces_of(g))
         for pid, p in self.people.items():
             idx = by_person.get(pid)
             if idx:
+                idx = [i for i in idx if sharp[i]] or idx
                 p.centroids[faces.key] = _vec(faces.embeddings[idx].mean(axis=0))
             else:
                 p.centroids.pop(faces.key, None)
@@ -274,7 +282,9 @@ class PeopleBook:
         st.check_group(group)
         st.decided.add(group)
         pid = st.persons.get(group)
-        if pid is not None:
+        if pid is not None and not ignore and self.people[pid].name is None:
+            st.persons.pop(group)  # a stranger counted again is an unnamed group again
+        elif pid is not None:
             self.people[pid].ignore = ignore
         elif ignore:
             st.persons[group] = self._new_person(None, ignore=True).id

@@ -26,6 +26,7 @@ from ..progress import ProgressCallback, report
 from ..smoothing import Smoothing, smooth
 from ..timeline import Timeline
 from . import config
+from .cluster import is_sharp
 from .detect import DetectorSettings
 from .embed import embed_photo
 from .errors import FaceError
@@ -101,7 +102,8 @@ class PeopleResult:
             "detector": f.detector,
             "embedding_model": f.model,
             "clustering": {"method": "agglomerative, average linkage, Euclidean", "threshold": self.threshold,
-                           "min_group_faces": config.MIN_GROUP_FACES, "match_threshold": config.MATCH_THRESHOLD},
+                           "min_group_faces": config.MIN_GROUP_FACES, "match_threshold": config.MATCH_THRESHOLD,
+                           "blur_sharpness": config.BLUR_SHARPNESS},
             "smoothing": {"bridge_gaps_s": self.smoothing.bridge_gaps_s,
                           "min_appearance_s": self.smoothing.min_appearance_s, "text": self.smoothing.describe()},
             "faces_found": len(f),
@@ -135,6 +137,7 @@ def assemble(faces: FaceSet, book: PeopleBook, smoothing: Optional[Smoothing] = 
     """The result of the book's current groups for this face set: people, unsure, ignored, timeline."""
     smoothing = smoothing if smoothing is not None else config.SMOOTHING
     st = book.state(faces)
+    sharp = is_sharp(faces.sharpness)
     n, every = len(faces.times), faces.every
     weights = Timeline(faces.times, every, faces.duration_s, (), np.zeros((n, 0), bool)).weights
 
@@ -154,7 +157,7 @@ def assemble(faces: FaceSet, book: PeopleBook, smoothing: Optional[Smoothing] = 
             entry = counted.setdefault(pid, (pid, "named", [], []))
             entry[2].append(g)
             entry[3].extend(idx)
-        elif len(idx) < config.MIN_GROUP_FACES:
+        elif len(idx) < config.MIN_GROUP_FACES or not sharp[idx].any():
             unsure.append(PersonView(f"Unsure g{g}", "unsure", None, (g,), tuple(idx),
                                      _best(faces, idx, config.GALLERY_SIZE), raw_seconds(idx)))
         else:
@@ -189,7 +192,8 @@ def assemble(faces: FaceSet, book: PeopleBook, smoothing: Optional[Smoothing] = 
         msgs.append("No faces were found in this video: if people are small or turned away, "
                     "try --detector cnn or a smaller --every.")
     if unsure:
-        msgs.append(f"{len(unsure)} group(s) seen only once are kept apart as unsure: name or merge them to count them.")
+        msgs.append(f"{len(unsure)} group(s) seen only once or only blurred are kept apart as unsure: "
+                    "name or merge them to count them.")
     return PeopleResult(faces, views, tuple(sorted(unsure, key=lambda v: v.groups)), tuple(ignored), tl, smoothing,
                         threshold, tuple(msgs))
 
@@ -241,7 +245,8 @@ def find_people(video: Path | str, every: float = core_config.EVERY_S, detector:
         st = book.state(faces)
         if p is not None and p.id not in st.persons.values():
             messages.append(f"No group matched the reference photo of {name}: they may not be in the video, or "
-                            "their face is too small or turned; try --detector cnn, or name their group by hand.")
+                            "their face is too small, turned or blurred; try --detector cnn or a smaller --every, "
+                            "or name their group by hand.")
     return assemble(faces, book, smoothing, threshold, tuple(messages))
 
 

@@ -121,6 +121,14 @@ def _load(d: Path, video: Path, sha256: str) -> Optional[FaceSet]:
         return None  # unreadable entry: compute again rather than fail
 
 
+def load_faces(video: Path | str, sha256: str, every: float, settings: DetectorSettings = DetectorSettings(),
+               cache: Optional[FeatureCache] = None) -> Optional[FaceSet]:
+    """The cached faces of a video whose hash is known (a project's video), without reading the video; None
+    when they have not been computed with these settings."""
+    root = (cache or FeatureCache()).root
+    return _load(entry_dir(root, sha256, every, settings), Path(video), sha256)
+
+
 def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
                   settings: DetectorSettings = DetectorSettings(), progress: Optional[ProgressCallback] = None,
                   cache: Optional[FeatureCache] = None) -> FaceSet:
