@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -133,7 +132,6 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
 
-    from core._tf import import_tensorflow
     from core.backbone import VGG16Backbone
 
     work = Path(tempfile.mkdtemp(prefix="screentime-bench-"))

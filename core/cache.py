@@ -52,6 +52,25 @@ def atomic_dir(final: Path, fill: Any) -> bool:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def read_entry(d: Path, arrays_name: str, sha256: str, fmt: int) -> Optional[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    """``meta.json`` and the arrays of a complete cache entry written for this video and format, else None.
+
+    An entry that cannot be read is treated as missing: it is computed again rather than failing the run.
+    """
+    meta_path, arr_path = d / "meta.json", d / arrays_name
+    if not (meta_path.is_file() and arr_path.is_file()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        if not isinstance(meta, dict) or meta.get("format") != fmt or meta.get("video_sha256") != sha256:
+            return None
+        with np.load(arr_path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, KeyError):
+        return None
+    return meta, arrays
+
+
 class FeatureCache:
     """Feature arrays and thumbnails on disk, keyed by content.
 
@@ -71,18 +90,10 @@ class FeatureCache:
 
     def load(self, sha256: str, every: float, backbone_key: str) -> Optional[dict[str, Any]]:
         """The stored arrays and metadata, or None when there is no complete entry for this key."""
-        d = self.entry_dir(sha256, every, backbone_key)
-        meta_path, arr_path = d / "meta.json", d / "features.npz"
-        if not (meta_path.is_file() and arr_path.is_file()):
+        entry = read_entry(self.entry_dir(sha256, every, backbone_key), "features.npz", sha256, FORMAT)
+        if entry is None:
             return None
-        try:
-            meta = json.loads(meta_path.read_text())
-            if meta.get("format") != FORMAT or meta.get("video_sha256") != sha256:
-                return None
-            with np.load(arr_path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except (OSError, ValueError, KeyError):
-            return None  # unreadable entry: compute again rather than fail
+        meta, arrays = entry
         return {"meta": meta, **arrays}
 
     def store(self, sha256: str, every: float, backbone_key: str, meta: dict[str, Any],

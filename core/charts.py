@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -36,18 +35,8 @@ def _layout(fig: go.Figure, height: int, title: str = "") -> go.Figure:
     return fig
 
 
-@dataclass(frozen=True)
-class Total:
-    """Screen time of one character summed over several videos."""
-
-    character: str
-    seconds: float
-    percent: float
-    appearances: int
-
-    @property
-    def mmss(self) -> str:
-        return mmss(self.seconds)
+#: Screen time of one character summed over several videos: the same fields as in one video.
+Total = CharacterTime
 
 
 def totals(timelines: Sequence[Timeline]) -> list[Total]:
@@ -65,7 +54,7 @@ def totals(timelines: Sequence[Timeline]) -> list[Total]:
     return out
 
 
-def totals_csv(rows: Sequence[Total | CharacterTime]) -> str:
+def totals_csv(rows: Sequence[CharacterTime]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["character", "seconds", "mmss", "percent", "appearances"])
@@ -74,7 +63,7 @@ def totals_csv(rows: Sequence[Total | CharacterTime]) -> str:
     return buf.getvalue()
 
 
-def screen_time_bars(rows: Sequence[Total | CharacterTime], names: Sequence[str] = ()) -> go.Figure:
+def screen_time_bars(rows: Sequence[CharacterTime], names: Sequence[str] = ()) -> go.Figure:
     """Horizontal bars: minutes:seconds and share of the video per character, largest on top."""
     rows = sorted(rows, key=lambda r: r.seconds)
     names = list(names) or [r.character for r in rows]

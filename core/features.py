@@ -25,7 +25,6 @@ from . import config
 from ._version import __version__
 from .backbone import HED, IMAGENET, FeatureSpec, resolve_weights
 from .cache import FeatureCache
-from .errors import Cancelled
 from .hashing import file_sha256
 from .progress import ProgressCallback, report
 from .video import SampleReader, VideoInfo, probe_video

@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:  # pages can also be run on their own (AppTest.fro
     sys.path.insert(0, str(ROOT))
 
 from core import ScreenTimeError, mmss  # noqa: E402
-from core.project import Project, ProjectError, Video, first_project, list_projects  # noqa: E402
+from core.project import Project, Video, first_project, list_projects  # noqa: E402
 
 log = logging.getLogger("screentime.dashboard")
 

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import mmss, read_frame_at  # noqa: E402
+from core import read_frame_at  # noqa: E402
 from core.project import Character, Project, Video, suggest_moments  # noqa: E402
 from pages import common  # noqa: E402
 

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from .. import config as core_config
-from ..cache import FeatureCache, atomic_dir, every_tag
+from ..cache import FeatureCache, atomic_dir, every_tag, read_entry
 from ..hashing import file_sha256
 from ..progress import ProgressCallback, report
 from ..video import SampleReader, probe_video
@@ -104,15 +104,11 @@ def entry_dir(root: Path, sha256: str, every: float, settings: DetectorSettings)
 
 
 def _load(d: Path, video: Path, sha256: str) -> Optional[FaceSet]:
-    meta_path, arr_path = d / "meta.json", d / "faces.npz"
-    if not (meta_path.is_file() and arr_path.is_file()):
+    entry = read_entry(d, "faces.npz", sha256, FORMAT)
+    if entry is None:
         return None
+    meta, a = entry
     try:
-        meta = json.loads(meta_path.read_text())
-        if meta.get("format") != FORMAT or meta.get("video_sha256") != sha256:
-            return None
-        with np.load(arr_path, allow_pickle=False) as z:
-            a = {k: z[k] for k in z.files}
         return FaceSet(video=video, video_sha256=sha256, fps=Fraction(meta["fps"]), duration_s=float(meta["duration_s"]),
                        every=float(meta["every"]), detector=meta["detector"], model=meta["model"], times=a["times"],
                        face_sample=a["face_sample"], boxes=a["boxes"], scores=a["scores"],
