@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from . import config
+from .backbone import HED, IMAGENET, FeatureSpec
 from .cache import FeatureCache
 from .classifier import ScreenTimeClassifier
 from .errors import ScreenTimeError
@@ -417,8 +418,16 @@ class Project:
             raise ProjectError("Choose a sampling step between 0.1 and 60 seconds.")
         while not HEAVY_JOB.acquire(timeout=0.5):
             report(progress, "waiting", 0, 0)  # another user's job runs first; the callback may cancel
+        # Videos of one project share one model, so they must share one kind of features: a new video takes
+        # the backbone of the project's first featurised video (the demo's HED features stay HED even where
+        # ImageNet weights could be downloaded).
+        known = [o.backbone for o in self.videos() if o.backbone and o.backbone.startswith("vgg16-") and o.id != video_id]
+        spec, weights = FeatureSpec(), None
+        if known:
+            spec = FeatureSpec.from_key(known[0])
+            weights = next(w for w in (IMAGENET, HED) if f"-{w}-" in known[0])
         try:
-            fs = extract_features(self.video_path(v), every, cache=self.cache, progress=progress)
+            fs = extract_features(self.video_path(v), every, spec, weights, cache=self.cache, progress=progress)
         finally:
             HEAVY_JOB.release()
         with self._tx() as c:

@@ -11,6 +11,7 @@ import pytest
 
 import core
 from core import Smoothing, VideoError
+import core.project
 from core.project import (DB_NAME, Project, ProjectError, create_demo, demo_available, first_project, list_projects,
                           safe_filename, slugify, suggest_moments, trainable_labels)
 from test_app_helpers import SCHEDULE, dirs, sampled_project, synth_video, truth  # noqa: F401
@@ -189,3 +190,24 @@ def test_demo_project_first_start(dirs):
     assert first_project().slug == p.slug  # a second start opens it again, no second demo
     with pytest.raises(ProjectError):
         create_demo()  # the name is taken
+
+
+@pytest.mark.skipif(not demo_available(), reason="demo files not generated")
+def test_new_video_in_a_project_gets_the_features_of_its_first_video(dirs, tmp_path, monkeypatch):
+    """The demo's features come from the offline HED backbone; a user with ImageNet weights who adds an
+    episode to the demo project must get HED features too, or the project's model could not use both."""
+    p = first_project()
+    demo_key = p.videos()[0].backbone
+    calls = []
+
+    def record(path, every, spec, weights, cache=None, progress=None):
+        calls.append((spec, weights))
+        raise ProjectError("stop here")
+
+    monkeypatch.setattr(core.project, "extract_features", record)
+    with open(synth_video(tmp_path, 6.0), "rb") as f:
+        v = p.import_video(f, "episode2.mp4")
+    with pytest.raises(ProjectError):
+        p.extract(v.id, 1.0)
+    (spec, weights), = calls
+    assert f"vgg16-{weights}-{spec.tag}" == demo_key
