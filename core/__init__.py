@@ -30,7 +30,7 @@ from .features import FeatureSet, extract_features  # noqa: E402
 from .jobs import PredictResult, TrainResult, analyze, make_timeline, predict, predict_features, train, train_model  # noqa: E402
 from .labels import LabelSet, read_labels_csv, write_labels_csv  # noqa: E402
 from .progress import ProgressCallback  # noqa: E402
-from .smoothing import Smoothing, smooth  # noqa: E402
+from .smoothing import Smoothing, smooth, smooth_probs  # noqa: E402
 from .timeline import CharacterTime, Segment, Timeline, Together, mmss  # noqa: E402
 from .validation import Scores  # noqa: E402
 from .video import Sample, SampleReader, VideoInfo, probe_video, read_frame_at  # noqa: E402
@@ -40,7 +40,7 @@ __all__ = [
     "LabelError", "ModelError", "ScreenTimeError", "VideoError", "CharacterEvaluation", "evaluate",
     "evaluate_files", "write_outputs", "FeatureSet", "extract_features", "PredictResult", "TrainResult",
     "analyze", "make_timeline", "predict", "predict_features", "train", "train_model", "LabelSet",
-    "read_labels_csv", "write_labels_csv", "ProgressCallback", "Smoothing", "smooth", "CharacterTime",
+    "read_labels_csv", "write_labels_csv", "ProgressCallback", "Smoothing", "smooth", "smooth_probs", "CharacterTime",
     "Segment", "Timeline", "Together", "mmss", "Scores", "Sample", "SampleReader", "VideoInfo", "probe_video",
     "read_frame_at",
 ]

@@ -37,7 +37,7 @@ class _TerminalProgress:
 
 
 def _smoothing(args: argparse.Namespace) -> Smoothing:
-    return Smoothing(args.bridge_gaps, args.min_appearance)
+    return Smoothing(args.bridge_gaps, args.min_appearance, args.typical_run)
 
 
 def _summary(result: Any, out: Path) -> str:
@@ -103,6 +103,9 @@ def _add_common(p: argparse.ArgumentParser, every_default: Optional[float] = con
 
 
 def _add_smoothing(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--typical-run", type=float, default=config.TYPICAL_RUN_S, metavar="S",
+                   help="how long a character typically stays on or off screen; unsure moments follow their "
+                        "neighbours accordingly (0: off; default: %(default)s)")
     p.add_argument("--bridge-gaps", type=float, default=config.BRIDGE_GAPS_S, metavar="S",
                    help="bridge gaps shorter than S seconds (default: %(default)s)")
     p.add_argument("--min-appearance", type=float, default=config.MIN_APPEARANCE_S, metavar="S",

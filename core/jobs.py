@@ -22,7 +22,7 @@ from .export import write_outputs
 from .features import FeatureSet, extract_features
 from .labels import LabelSet, read_labels_csv
 from .progress import ProgressCallback, report
-from .smoothing import Smoothing, smooth
+from .smoothing import Smoothing, smooth_probs
 from .timeline import Timeline
 from .video import probe_video
 
@@ -125,10 +125,10 @@ def train(video: PathLike, labels: LabelSet | PathLike, model_dir: Optional[Path
 
 def make_timeline(fs: FeatureSet, probs: np.ndarray, names: Sequence[str], thresholds: np.ndarray,
                   smoothing: Smoothing) -> Timeline:
-    """Threshold and smooth probabilities into a timeline (cheap: the dashboard calls it on every slider move)."""
-    raw = np.asarray(probs) >= np.asarray(thresholds)[None, :]
-    return Timeline(fs.times, fs.every, fs.duration_s, tuple(names), smooth(raw, fs.every, smoothing),
-                    np.asarray(probs, np.float32))
+    """Probabilities into a timeline: the two-state model and the plain rules of ``smoothing``
+    (:func:`core.smoothing.smooth_probs`). Cheap: the dashboard calls it on every slider move."""
+    present = smooth_probs(np.asarray(probs), np.asarray(thresholds), fs.every, smoothing)
+    return Timeline(fs.times, fs.every, fs.duration_s, tuple(names), present, np.asarray(probs, np.float32))
 
 
 def report_meta(fs: FeatureSet, clf: ScreenTimeClassifier, smoothing: Smoothing,
@@ -146,8 +146,8 @@ def report_meta(fs: FeatureSet, clf: ScreenTimeClassifier, smoothing: Smoothing,
                   "validation": {n: {"precision": s.precision, "recall": s.recall, "f1": s.f1, "support": s.support}
                                  for n, s in clf.cv_scores_.items()},
                   "validation_macro_f1_by_kind": clf.cv_by_kind_},
-        "smoothing": {"bridge_gaps_s": smoothing.bridge_gaps_s, "min_appearance_s": smoothing.min_appearance_s,
-                      "in_words": smoothing.describe()},
+        "smoothing": {"typical_run_s": smoothing.typical_run_s, "bridge_gaps_s": smoothing.bridge_gaps_s,
+                      "min_appearance_s": smoothing.min_appearance_s, "in_words": smoothing.describe()},
     }
 
 

@@ -327,13 +327,15 @@ class Project:
     def smoothing(self) -> Smoothing:
         try:
             return Smoothing(float(self.get_setting("bridge_gaps_s", str(config.BRIDGE_GAPS_S)) or 0),
-                             float(self.get_setting("min_appearance_s", str(config.MIN_APPEARANCE_S)) or 0))
+                             float(self.get_setting("min_appearance_s", str(config.MIN_APPEARANCE_S)) or 0),
+                             float(self.get_setting("typical_run_s", str(config.TYPICAL_RUN_S)) or 0))
         except ValueError:
             return Smoothing()
 
     def set_smoothing(self, s: Smoothing) -> None:
         self.set_setting("bridge_gaps_s", f"{s.bridge_gaps_s:g}")
         self.set_setting("min_appearance_s", f"{s.min_appearance_s:g}")
+        self.set_setting("typical_run_s", f"{s.typical_run_s:g}")
 
     # -- videos ------------------------------------------------------------------------------------------------
     def videos(self) -> list[Video]:

@@ -13,6 +13,7 @@ import streamlit as st  # noqa: E402
 from core import Smoothing, Timeline  # noqa: E402
 from core import charts  # noqa: E402
 from core.export import report_dict, screen_time_csv, segments_csv, srt  # noqa: E402
+from core.config import TYPICAL_RUN_S  # noqa: E402
 from core.project import ModelRecord, Project, Video  # noqa: E402
 from pages import common  # noqa: E402
 
@@ -22,7 +23,8 @@ ALL = "All videos"
 def _save_smoothing(p: Project) -> None:
     with common.friendly("saving the settings"):
         p.set_smoothing(Smoothing(bridge_gaps_s=float(st.session_state["bridge_gaps"]),
-                                  min_appearance_s=float(st.session_state["min_appearance"])))
+                                  min_appearance_s=float(st.session_state["min_appearance"]),
+                                  typical_run_s=TYPICAL_RUN_S if st.session_state["follow"] else 0.0))
 
 
 def smoothing_ui(p: Project) -> Smoothing:
@@ -30,8 +32,13 @@ def smoothing_ui(p: Project) -> Smoothing:
     s = p.smoothing()
     st.session_state["min_appearance"] = float(s.min_appearance_s)  # this project's values, not another's
     st.session_state["bridge_gaps"] = float(s.bridge_gaps_s)
+    st.session_state["follow"] = s.typical_run_s > 0
     with st.container(border=True):
         st.markdown("**Tidy up the timeline**")
+        st.checkbox("Let unsure moments follow their neighbours (recommended)", key="follow",
+                    on_change=_save_smoothing, args=(p,),
+                    help="A moment where the model hesitates takes the answer of the seconds around it; "
+                         "confident moments keep their own.")
         c1, c2 = st.columns(2)
         c1.slider("Ignore appearances shorter than", 0.0, 10.0, step=0.5, format="%.1f s", key="min_appearance",
                   on_change=_save_smoothing, args=(p,),

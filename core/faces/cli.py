@@ -110,7 +110,7 @@ def _progress(quiet: bool) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run the ``faces`` command; 0 on success, 2 with a one-line message on a user error."""
     try:
-        smoothing = Smoothing(args.bridge_gaps, args.min_appearance)
+        smoothing = Smoothing(args.bridge_gaps, args.min_appearance, typical_run_s=0.0)  # faces give no probabilities
         book_path = args.book if args.book is not None else args.out / "people.json"
         book = PeopleBook.load(book_path)
         result = find_people(args.video, args.every, args.detector, dict(args.ref), book,

@@ -96,4 +96,4 @@ from ..smoothing import Smoothing  # noqa: E402
 #: not end an appearance), as for characters; but an appearance of one sampled moment is kept (0 s minimum),
 #: because a detected face is direct evidence, not a guess: with the characters' 2-s minimum the only moment
 #: of Alex Lacamoire in the Hamilton clip (his profile at 1 s, found by the CNN) is thrown away.
-SMOOTHING: Smoothing = Smoothing(bridge_gaps_s=2.0, min_appearance_s=0.0)
+SMOOTHING: Smoothing = Smoothing(bridge_gaps_s=2.0, min_appearance_s=0.0, typical_run_s=0.0)  # no probabilities: rules only

@@ -1,0 +1,453 @@
+"""Accuracy benchmark: how right are the screen times, for how many labels, on a film with real truth?
+
+On *Big Buck Bunny* (``benchmarks/bbb_truth.csv``: who is on screen at every second 0..490, see
+``benchmarks/TRUTH.md``) this simulates a user who labels a budget of seconds, chosen either
+
+* ``random``: uniformly at random among the 491 seconds, or
+* ``suggested``: a small random start (10 seconds), then batches picked by :func:`core.suggest.suggest`
+  from the current model's probabilities, retraining after every batch, as the Label page does,
+
+trains the product's classifier (:class:`core.ScreenTimeClassifier`, default settings) on the labelled
+seconds, predicts **every** second 0..490 (labelled ones included, as the product does), applies the
+product's thresholds and smoothing, and scores that against the truth: per character precision, recall, F1
+and the screen-time error (predicted minus true seconds, and percent of the true screen time). Each
+(budget, strategy) is repeated over several seeds; tables give mean and standard deviation over seeds.
+
+A character with fewer than 2 labelled seconds on screen (or off screen) cannot be trained: the product asks
+for more labels; here it is predicted absent everywhere (F1 0, error -100 %) and the run is counted.
+
+    python benchmarks/accuracy.py                      # everything, ~10 min on 2 cores after features
+    python benchmarks/accuracy.py --seeds 2 --budgets 50 200 --no-plots
+
+Features come from :func:`core.extract_features`, cached under ``--cache`` (default /tmp/acc-cache), so
+only the first run pays for VGG16 (about 2-3 min). Results: ``benchmarks/results/accuracy.json`` and
+``.md``, plots in ``docs/img/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+VIDEO = Path("/work/shared/data/big_buck_bunny_720p.mp4")
+TRUTH = ROOT / "benchmarks" / "bbb_truth.csv"
+BUDGETS = (25, 50, 100, 200, 300)
+STRATEGIES = ("random", "suggested")
+INITIAL_RANDOM = 10
+
+
+def load_truth(path: Path = TRUTH) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """(times (T,), names, values (T, C) uint8) of the truth CSV."""
+    from core.labels import read_labels_csv
+
+    lab = read_labels_csv(path)
+    return lab.times, lab.names, lab.values
+
+
+def load_features(spec: Any = None, video: Path = VIDEO, weights: Optional[str] = None) -> Any:
+    """The cached (or freshly extracted) :class:`core.FeatureSet` of the film."""
+    from core import FeatureSpec, extract_features
+
+    return extract_features(video, 1.0, spec if spec is not None else FeatureSpec(), weights)
+
+
+# ---- one experiment = one way of turning labelled seconds into a presence timeline ------------------------
+@dataclass
+class Pipeline:
+    """How features, classifier, thresholds and smoothing are set; the defaults are the product's."""
+
+    classifier: dict[str, Any] = field(default_factory=dict)
+    smoothing: Optional[Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = None  # (probs, thr, X)
+
+    def fit_predict(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str],
+                    mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """Train on ``mask`` and return (probabilities (N, C), presence (N, C) bool, trained columns)."""
+        from core import ScreenTimeClassifier, Smoothing
+        from core.smoothing import smooth_probs
+
+        Yl = Y[mask]
+        cols = [j for j in range(Y.shape[1]) if 2 <= Yl[:, j].sum() <= len(Yl) - 2]
+        probs = np.zeros(Y.shape, np.float32)
+        present = np.zeros(Y.shape, bool)
+        if not cols:
+            return probs, present, cols
+        clf = ScreenTimeClassifier(**self.classifier).fit(X[mask], Yl[:, cols], times[mask],
+                                                          [names[j] for j in cols])
+        p = clf.predict_proba(X)
+        probs[:, cols] = p
+        if self.smoothing is not None:
+            present[:, cols] = self.smoothing(p, clf.thresholds_, X)
+        else:  # the product's default: thresholds, then core.smoothing.smooth_probs with default settings
+            present[:, cols] = smooth_probs(p, clf.thresholds_, 1.0, Smoothing())
+        return probs, present, cols
+
+
+def choose_random(n: int, budget: int, rng: np.random.Generator) -> np.ndarray:
+    mask = np.zeros(n, bool)
+    mask[rng.choice(n, size=min(budget, n), replace=False)] = True
+    return mask
+
+
+def batch_size(n_labelled: int) -> int:
+    """Suggestions asked per round: 5 while labels are few (the model changes fast), then 10."""
+    return 5 if n_labelled < 50 else 10
+
+
+def choose_suggested(pipe: Pipeline, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str],
+                     budgets: Sequence[int], rng: np.random.Generator, min_gap_s: float = 5.0,
+                     suggester: Optional[Callable[..., list[int]]] = None) -> dict[int, np.ndarray]:
+    """Labelled masks at each budget for a user who follows the suggestions (nested: 25 within 50 ...)."""
+    from core.suggest import suggest as product_suggest
+
+    suggest = suggester or product_suggest
+    n = len(times)
+    mask = choose_random(n, INITIAL_RANDOM, rng)
+    out: dict[int, np.ndarray] = {}
+    for b in sorted(budgets):
+        while mask.sum() < b:
+            k = min(batch_size(int(mask.sum())), b - int(mask.sum()))
+            probs, _, cols = pipe.fit_predict(X, Y, times, names, mask)
+            if cols:
+                picks = suggest(probs[:, cols], mask, times, k, min_gap_s)
+            else:  # nothing trainable yet: keep labelling at random
+                picks = list(rng.choice(np.flatnonzero(~mask), size=k, replace=False))
+            mask[picks] = True
+        out[b] = mask.copy()
+    return out
+
+
+def score(Y: np.ndarray, present: np.ndarray, names: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Per character precision, recall, F1, true/predicted seconds and error (s, % of true)."""
+    from core.validation import scores
+
+    out = {}
+    for j, n in enumerate(names):
+        s = scores(n, Y[:, j] == 1, present[:, j])
+        true_s, pred_s = float(Y[:, j].sum()), float(present[:, j].sum())
+        out[n] = {"precision": s.precision, "recall": s.recall, "f1": s.f1, "true_s": true_s, "pred_s": pred_s,
+                  "error_s": pred_s - true_s,
+                  "error_pct": 100.0 * (pred_s - true_s) / true_s if true_s else float("nan")}
+    return out
+
+
+def run(pipe: Pipeline, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str],
+        budgets: Sequence[int] = BUDGETS, seeds: Sequence[int] = range(5),
+        strategies: Sequence[str] = STRATEGIES, min_gap_s: float = 5.0,
+        suggester: Optional[Callable[..., list[int]]] = None) -> list[dict[str, Any]]:
+    """One row per (strategy, budget, seed) with the per-character scores."""
+    rows = []
+    for strategy in strategies:
+        for seed in seeds:
+            rng = np.random.default_rng(1000 + seed)
+            if strategy == "random":
+                masks = {b: choose_random(len(times), b, np.random.default_rng([seed, b])) for b in budgets}
+            else:
+                masks = choose_suggested(pipe, X, Y, times, names, budgets, rng, min_gap_s, suggester)
+            for b in budgets:
+                _, present, cols = pipe.fit_predict(X, Y, times, names, masks[b])
+                m = masks[b]
+                rows.append({"strategy": strategy, "budget": b, "seed": seed,
+                             "trained": [names[j] for j in cols], "labelled": np.flatnonzero(m).tolist(),
+                             "scores": score(Y, present, names),
+                             "scores_unlabelled": score(Y[~m], present[~m], names)})
+    return rows
+
+
+def summary(rows: list[dict[str, Any]], names: Sequence[str], key: str = "scores") -> dict[str, Any]:
+    """Mean and standard deviation over seeds of each metric, per strategy, budget and character
+    (``key="scores_unlabelled"``: on the seconds that were not labelled; F1 only is meaningful there)."""
+    out: dict[str, Any] = {}
+    for strategy in sorted({r["strategy"] for r in rows}):
+        for b in sorted({r["budget"] for r in rows}):
+            sel = [r for r in rows if r["strategy"] == strategy and r["budget"] == b]
+            if not sel:
+                continue
+            d: dict[str, Any] = {}
+            for n in list(names) + ["macro"]:
+                d[n] = {}
+                for m in ("precision", "recall", "f1", "error_s", "error_pct"):
+                    if n == "macro":
+                        v = np.array([np.mean([r[key][c][m] if m not in ("error_s", "error_pct")
+                                               else abs(r[key][c][m]) for c in names]) for r in sel])
+                    else:
+                        v = np.array([r[key][n][m] for r in sel])
+                    d[n][m] = (float(np.nanmean(v)), float(np.nanstd(v))) if np.isfinite(v).any() else (
+                        float("nan"), float("nan"))
+                if n != "macro":
+                    e = np.array([abs(r[key][n]["error_pct"]) for r in sel])
+                    d[n]["abs_error_pct"] = (float(np.nanmean(e)), float(np.nanmax(e))) if np.isfinite(e).any() \
+                        else (float("nan"), float("nan"))
+            out.setdefault(strategy, {})[b] = d
+    return out
+
+
+def markdown(summ: dict[str, Any], names: Sequence[str]) -> str:
+    """Tables: F1 and screen-time error per character, mean ± std over seeds."""
+    lines = []
+    for strategy, by_b in summ.items():
+        lines += [f"#### {strategy}: F1 (precision / recall), mean ± std over seeds", "",
+                  "| labels | " + " | ".join(names) + " | macro F1 |", "|---" * (len(names) + 2) + "|"]
+        for b, d in by_b.items():
+            cells = [f"{d[n]['f1'][0]:.3f} ± {d[n]['f1'][1]:.3f} ({d[n]['precision'][0]:.2f} / "
+                     f"{d[n]['recall'][0]:.2f})" for n in names]
+            lines.append(f"| {b} | " + " | ".join(cells) + f" | {d['macro']['f1'][0]:.3f} ± {d['macro']['f1'][1]:.3f} |")
+        lines += ["", f"#### {strategy}: screen-time error, seconds (percent of true), mean ± std over seeds", "",
+                  "| labels | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for b, d in by_b.items():
+            cells = [f"{d[n]['error_s'][0]:+.1f} ± {d[n]['error_s'][1]:.1f} s ({d[n]['error_pct'][0]:+.1f} ± "
+                     f"{d[n]['error_pct'][1]:.1f} %; \\|·\\| {d[n]['abs_error_pct'][0]:.1f}, worst "
+                     f"{d[n]['abs_error_pct'][1]:.1f} %)" for n in names]
+            lines.append(f"| {b} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def markdown_unlabelled(summ: dict[str, Any], names: Sequence[str]) -> str:
+    """F1 on the seconds that were not labelled only (what the model had to generalise to)."""
+    lines = ["#### F1 on the unlabelled seconds only, mean ± std over seeds", "",
+             "| strategy | labels | " + " | ".join(names) + " | macro F1 |", "|---" * (len(names) + 3) + "|"]
+    for strategy, by_b in summ.items():
+        for b, d in by_b.items():
+            lines.append(f"| {strategy} | {b} | " + " | ".join(f"{d[n]['f1'][0]:.3f} ± {d[n]['f1'][1]:.3f}"
+                                                             for n in names)
+                         + f" | {d['macro']['f1'][0]:.3f} ± {d['macro']['f1'][1]:.3f} |")
+    return "\n".join(lines + [""])
+
+
+def plot(summ: dict[str, Any], names: Sequence[str], path: Path) -> None:
+    """F1 against labels, one panel per character plus macro, both strategies (needs matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = list(names) + ["macro"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels), 3.2), sharey=True)
+    for ax, n in zip(axes, panels):
+        for strategy, by_b in summ.items():
+            bs = sorted(by_b)
+            m = np.array([by_b[b][n]["f1"][0] for b in bs])
+            s = np.array([by_b[b][n]["f1"][1] for b in bs])
+            ax.errorbar(bs, m, yerr=s, marker="o", capsize=3, label=strategy)
+        ax.axhline(0.90 if n == "Bunny" else 0.85, color="grey", ls=":", lw=1)
+        ax.set_title(n)
+        ax.set_xlabel("labelled seconds")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("F1 on all 491 s (mean ± std)")
+    axes[0].legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.0 * len(names), 3.2), sharey=True)
+    for ax, n in zip(axes, names):
+        for strategy, by_b in summ.items():
+            bs = sorted(by_b)
+            m = np.array([by_b[b][n]["error_pct"][0] for b in bs])
+            s = np.array([by_b[b][n]["error_pct"][1] for b in bs])
+            ax.errorbar(bs, m, yerr=s, marker="o", capsize=3, label=strategy)
+        ax.axhspan(-5, 5, color="green", alpha=0.08)
+        ax.axhline(0, color="grey", lw=1)
+        ax.set_title(n)
+        ax.set_xlabel("labelled seconds")
+        ax.set_ylim(-40, 40)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("screen-time error, % of true (mean ± std)")
+    axes[0].legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path.with_name("error_vs_labels.png"), dpi=110)
+    plt.close(fig)
+
+
+# ---- ablations: the figures behind each default (``--ablations``) -----------------------------------------
+ALL_LAYERS = ("block4_conv3", "block5_conv3", "block5_pool")
+#: Column slices of the avgmax features of ALL_LAYERS (each layer: 512 averages, then 512 maxima).
+SLICES = {"block5_conv3 avg+max (old default)": np.r_[1024:2048],
+          "block4_conv3+block5_conv3 avg+max": np.r_[0:2048],
+          "block4_conv3+block5_conv3 avg": np.r_[0:512, 1024:1536],
+          "block4_conv3+block5_conv3 max": np.r_[512:1024, 1536:2048],
+          "block4_conv3 avg+max": np.r_[0:1024],
+          "block5_pool avg+max": np.r_[2048:3072],
+          "all three avg+max": np.r_[0:3072]}
+#: The variants also tried at 224x400 (16:9 frames kept at their aspect, 1.8x the compute).
+WIDE = ("block5_conv3 avg+max (old default)", "block4_conv3+block5_conv3 avg+max", "all three avg+max")
+
+
+def _neighbours(X: np.ndarray, mode: str) -> np.ndarray:
+    prev, nxt = np.vstack([X[:1], X[:-1]]), np.vstack([X[1:], X[-1:]])
+    return (prev + X + nxt) / 3 if mode == "average" else np.hstack([X, (prev + nxt) / 2])
+
+
+def _oof_threshold(p: np.ndarray, y: np.ndarray, how: str) -> float:
+    if how == "f1":  # the F1-best threshold of the out-of-fold probabilities (ties: closest to 0.5)
+        from core.validation import scores
+
+        best = (-1.0, 0.5)
+        for t in np.unique(np.r_[p, 0.5]):
+            f = scores("", y == 1, p >= t).f1
+            if f > best[0] + 1e-12 or (abs(f - best[0]) < 1e-12 and abs(t - 0.5) < abs(best[1] - 0.5)):
+                best = (f, float(t))
+        return best[1]
+    k, ps = int(y.sum()), np.sort(p)[::-1]  # "count": as many predicted present as labelled present
+    return float((ps[k - 1] + ps[k]) / 2) if 0 < k < len(ps) else 0.5
+
+
+def _grid(X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str], budgets: Sequence[int],
+          seeds: Sequence[int], variants: dict[str, Any], kind: str = "linear") -> dict[str, dict[int, Any]]:
+    """Random labels; one fit per (budget, seed); each variant post-processes it: macro F1, mean |error %|."""
+    from core import ScreenTimeClassifier, Smoothing
+    from core.smoothing import smooth_probs
+
+    res: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for b in budgets:
+        for seed in seeds:
+            mask = choose_random(len(times), b, np.random.default_rng([seed, b]))
+            Yl = Y[mask]
+            cols = [j for j in range(Y.shape[1]) if 2 <= Yl[:, j].sum() <= len(Yl) - 2]
+            clf = ScreenTimeClassifier(kind=kind).fit(X[mask], Yl[:, cols], times[mask], [names[j] for j in cols])
+            P = clf.predict_proba(X)
+            for name, (thr_how, sm) in variants.items():
+                thr = clf.thresholds_ if thr_how == "0.5" else np.array(
+                    [_oof_threshold(clf.oof_proba_[:, i], Yl[:, c], thr_how) for i, c in enumerate(cols)])
+                present = np.zeros(Y.shape, bool)
+                present[:, cols] = smooth_probs(P, thr, 1.0, sm if sm is not None else Smoothing())
+                res.setdefault(name, {}).setdefault(b, []).append(score(Y, present, names))
+    return res
+
+
+def _table(title: str, res: dict[str, dict[int, list[dict[str, Any]]]], names: Sequence[str]) -> str:
+    budgets = sorted({b for v in res.values() for b in v})
+    lines = [f"#### {title}", "", "| variant | " + " | ".join(f"macro F1 @{b}" for b in budgets)
+             + " | " + " | ".join(f"mean abs err % @{b}" for b in budgets) + " |", "|---" * (1 + 2 * len(budgets)) + "|"]
+    for name, by_b in res.items():
+        f1 = [np.array([np.mean([r[n]["f1"] for n in names]) for r in by_b[b]]) for b in budgets]
+        er = [np.mean([np.mean([abs(r[n]["error_pct"]) for n in names]) for r in by_b[b]]) for b in budgets]
+        lines.append(f"| {name} | " + " | ".join(f"{v.mean():.3f} ± {v.std():.3f}" for v in f1) + " | "
+                     + " | ".join(f"{e:.1f}" for e in er) + " |")
+    return "\n".join(lines + [""])
+
+
+def _least_certain_character(probs: np.ndarray, labelled: np.ndarray, times: np.ndarray, k: int,
+                             min_gap_s: float = 5.0) -> list[int]:
+    """The product's suggest, ranked by the least certain character instead of the sum over characters:
+    one column p = u / 2, whose uncertainty 1 - |2p - 1| is u, the largest of the characters'."""
+    from core.suggest import suggest, uncertainty
+
+    u = np.max([uncertainty(np.asarray(probs, float)[:, [j]]) for j in range(probs.shape[1])], axis=0)
+    return suggest((u / 2.0)[:, None], labelled, times, k, min_gap_s)
+
+
+def suggestion_ablation(X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str],
+                        seeds: Sequence[int]) -> str:
+    """Random labels against suggestion variants (linear classifier, default smoothing)."""
+    budgets = (25, 50, 100, 150, 200, 300)
+    pipe = Pipeline({"kind": "linear"})
+    variants: dict[str, tuple[str, float, Any]] = {
+        "random": ("random", 5.0, None), "suggested: sum over characters, 5 s gap (default)": ("suggested", 5.0, None),
+        "suggested: sum, no gap": ("suggested", 0.0, None), "suggested: sum, 10 s gap": ("suggested", 10.0, None),
+        "suggested: least certain character, 5 s gap": ("suggested", 5.0, _least_certain_character)}
+    res: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for name, (strategy, gap, fn) in variants.items():
+        for r in run(pipe, X, Y, times, names, budgets, seeds, (strategy,), gap, fn):
+            res.setdefault(name, {}).setdefault(r["budget"], []).append(r["scores"])
+    return _table("Choosing the labels (block4+5 features, linear classifier, default smoothing)", res, names)
+
+
+def ablations(seeds: int = 5, weights: Optional[str] = "hed") -> str:
+    """The comparison tables of docs/accuracy.md (random labels, linear classifier unless said)."""
+    from core import FeatureSpec, Smoothing
+
+    times, names, Y = load_truth()
+    idx = np.rint(times).astype(int)
+    feats = {size: load_features(FeatureSpec(ALL_LAYERS, "avgmax", size), weights=weights).features[idx]
+             for size in ((224, 224), (224, 400))}
+    sd = range(seeds)
+    out = []
+    hmm = {"": ("0.5", Smoothing(0, 0, 5.0))}
+    res: dict[str, Any] = {}
+    for size, F in feats.items():
+        for name, cols in SLICES.items():
+            if size == (224, 400) and name not in WIDE:
+                continue
+            r = _grid(F[:, cols], Y, times, names, (50, 100, 200), sd, hmm)
+            res[f"{size[0]}x{size[1]} {name}"] = r[""]
+    X = feats[(224, 224)][:, SLICES["block4_conv3+block5_conv3 avg+max"]]
+    for mode in ("average", "concatenate"):
+        res[f"224x224 block4+5, neighbours t-1,t,t+1 {mode}d"] = _grid(_neighbours(X, mode), Y, times, names,
+                                                                      (50, 100, 200), sd, hmm)[""]
+    out.append(_table("Features (linear classifier, default smoothing)", res, names))
+    sm = {"none": ("0.5", Smoothing(0, 0, 0)), "bridge 2 s + min 2 s (old default)": ("0.5", Smoothing(2, 2, 0)),
+          "bridge 3 s + min 3 s": ("0.5", Smoothing(3, 3, 0)), "two-state model, 2.5 s": ("0.5", Smoothing(0, 0, 2.5)),
+          "two-state model, 5 s (default)": ("0.5", Smoothing(0, 0, 5.0)),
+          "two-state model, 10 s": ("0.5", Smoothing(0, 0, 10.0)), "two-state model, 20 s": ("0.5", Smoothing(0, 0, 20.0)),
+          "two-state model 5 s + bridge 2 s + min 2 s": ("0.5", Smoothing(2, 2, 5.0)),
+          "threshold: F1-best on out-of-fold probabilities": ("f1", Smoothing(0, 0, 5.0)),
+          "threshold: out-of-fold count matches labels": ("count", Smoothing(0, 0, 5.0))}
+    out.append(_table("Smoothing and thresholds (block4+5 features, linear classifier)",
+                      _grid(X, Y, times, names, BUDGETS, sd, sm), names))
+    kinds = {k: _grid(X, Y, times, names, (100, 200), range(min(seeds, 3)), hmm, kind=k)[""]
+             for k in ("linear", "dense", "auto")}
+    out.append(_table("Classifier kind (3 seeds; default smoothing)", kinds, names))
+    out.append(suggestion_ablation(X, Y, times, names, sd))
+    return "\n".join(out)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
+    ap.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
+    ap.add_argument("--cache", default=os.environ.get("SCREENTIME_CACHE", "/tmp/acc-cache"))
+    ap.add_argument("--weights", default="hed", help="auto, imagenet or hed (default hed: offline-reproducible)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--img", default=str(ROOT / "docs" / "img"))
+    ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--kind", default="linear", choices=("linear", "dense", "auto"),
+                    help="classifier kind (default linear: auto costs ~30x more per fit and was no better here)")
+    ap.add_argument("--ablations", action="store_true", help="also write the comparison tables (ablations.md)")
+    a = ap.parse_args(argv)
+    os.environ["SCREENTIME_CACHE"] = a.cache
+    start = time.perf_counter()
+    times, names, Y = load_truth()
+    fs = load_features(weights=a.weights)
+    idx = np.rint(times).astype(int)
+    X = fs.features[idx]
+    rows = run(Pipeline({"kind": a.kind}), X, Y, times, names, a.budgets, range(a.seeds), a.strategies)
+    summ = summary(rows, names)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"video": str(VIDEO), "truth": str(TRUTH.relative_to(ROOT)), "backbone": fs.backbone, "kind": a.kind,
+            "evaluated_on": "all truth seconds 0..490, labelled ones included, after thresholds and smoothing",
+            "seeds": a.seeds, "budgets": a.budgets, "seconds": round(time.perf_counter() - start, 1)}
+    (out / "accuracy.json").write_text(json.dumps({"meta": meta, "summary": summ, "runs": rows}, indent=1,
+                                                  default=str).replace("NaN", "null"))
+    md = markdown(summ, names) + "\n" + markdown_unlabelled(summary(rows, names, "scores_unlabelled"), names)
+    (out / "accuracy.md").write_text(f"Backbone: `{fs.backbone}`; evaluated on {meta['evaluated_on']}.\n\n{md}")
+    if not a.no_plots:
+        plot(summ, names, Path(a.img) / "f1_vs_labels.png")
+    print(md)
+    if a.ablations:
+        t0 = time.perf_counter()
+        abl = ablations(a.seeds, a.weights)
+        (out / "ablations.md").write_text(abl)
+        print(abl)
+        print(f"ablations in {time.perf_counter() - t0:.0f} s")
+    print(f"done in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
