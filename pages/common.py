@@ -6,6 +6,7 @@ Not a page itself (app.py's navigation does not list it).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import sys
 import time
@@ -18,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # pages can also be run on their own (AppTest.from_file)
     sys.path.insert(0, str(ROOT))
 
-from core import ScreenTimeError, mmss  # noqa: E402
+from core import ScreenTimeError, Timeline, mmss  # noqa: E402
+from core.export import report_dict, screen_time_csv, segments_csv, srt  # noqa: E402
 from core.project import Project, Video, first_project, list_projects  # noqa: E402
 
 log = logging.getLogger("screentime.dashboard")
@@ -179,3 +181,17 @@ def thumb_caption(t: float) -> str:
 def no_project_videos(p: Project) -> None:
     st.info("This project has no video yet.", icon=":material/movie:")
     next_step("Add a video on the Video page", "Video")
+
+
+def downloads(tl: Timeline, meta: dict, stem: str, key: str) -> None:
+    """The four download buttons of a timeline: screen time and appearances (CSV), report (JSON), subtitles."""
+    st.subheader("Download")
+    d1, d2, d3, d4 = st.columns(4)
+    d1.download_button("Screen time (CSV)", screen_time_csv(tl), f"{stem}_screen_time.csv", "text/csv",
+                       key=f"{key}_csv", icon=":material/download:")
+    d2.download_button("Appearances (CSV)", segments_csv(tl), f"{stem}_segments.csv", "text/csv",
+                       key=f"{key}_seg", icon=":material/download:")
+    d3.download_button("Full report (JSON)", json.dumps(report_dict(tl, meta), indent=1, default=str),
+                       f"{stem}_report.json", "application/json", key=f"{key}_json", icon=":material/download:")
+    d4.download_button("Subtitles (SRT)", srt(tl), f"{stem}_screen_time.srt", "text/plain", key=f"{key}_srt",
+                       icon=":material/subtitles:")

@@ -3,7 +3,6 @@ screen time. The work is done by core/faces/project_people.py; this page reads w
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -12,7 +11,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import streamlit as st  # noqa: E402
 
 from core import charts, mmss  # noqa: E402
-from core.export import report_dict, screen_time_csv, segments_csv, srt  # noqa: E402
 from core.faces.pipeline import PeopleResult, PersonView  # noqa: E402
 from core.faces.project_people import EVERY_CHOICES, PHOTO_EXTENSIONS, ProjectPeople, face_times  # noqa: E402
 from core.project import Video  # noqa: E402
@@ -164,18 +162,7 @@ def results_ui(r: PeopleResult, v: Video) -> None:
     heat.update_traces(colorbar=dict(title="face seen", tickvals=[0, 1], ticktext=["no", "yes"]),
                        hovertemplate="<b>%{y}</b> at %{customdata}<br>face seen: %{z:.0f}<extra></extra>")
     st.plotly_chart(heat, key=f"people_heat_{v.id}", config={"displayModeBar": False})
-    st.subheader("Download")
-    stem = Path(v.name).stem
-    d1, d2, d3, d4 = st.columns(4)
-    d1.download_button("Screen time (CSV)", screen_time_csv(tl), f"{stem}_people_screen_time.csv", "text/csv",
-                       key=f"people_dl_csv_{v.id}", icon=":material/download:")
-    d2.download_button("Appearances (CSV)", segments_csv(tl), f"{stem}_people_segments.csv", "text/csv",
-                       key=f"people_dl_seg_{v.id}", icon=":material/download:")
-    d3.download_button("Full report (JSON)", json.dumps(report_dict(tl, r.meta()), indent=1, default=str),
-                       f"{stem}_people_report.json", "application/json", key=f"people_dl_json_{v.id}",
-                       icon=":material/download:")
-    d4.download_button("Subtitles (SRT)", srt(tl), f"{stem}_people.srt", "text/plain", key=f"people_dl_srt_{v.id}",
-                       icon=":material/subtitles:")
+    common.downloads(tl, r.meta(), f"{Path(v.name).stem}_people", f"people_dl_{v.id}")
 
 
 def people_ui() -> None:

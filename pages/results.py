@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import streamlit as st  # noqa: E402
 
 from core import Smoothing, Timeline  # noqa: E402
 from core import charts  # noqa: E402
-from core.export import report_dict, screen_time_csv, segments_csv, srt  # noqa: E402
 from core.config import TYPICAL_RUN_S  # noqa: E402
 from core.project import ModelRecord, Project, Video  # noqa: E402
 from pages import common  # noqa: E402
@@ -92,17 +90,7 @@ def one_video(p: Project, v: Video, m: ModelRecord, tl: Timeline, s: Smoothing) 
         st.caption("Time two characters share the screen.")
         st.plotly_chart(charts.together_figure([tl]), key=f"together_{v.id}", config={"displayModeBar": False})
     evidence_ui(p, v, tl)
-    st.subheader("Download")
-    stem = Path(v.name).stem
-    d1, d2, d3, d4 = st.columns(4)
-    d1.download_button("Screen time (CSV)", screen_time_csv(tl), f"{stem}_screen_time.csv", "text/csv",
-                       key=f"dl_csv_{v.id}", icon=":material/download:")
-    d2.download_button("Appearances (CSV)", segments_csv(tl), f"{stem}_segments.csv", "text/csv",
-                       key=f"dl_seg_{v.id}", icon=":material/download:")
-    d3.download_button("Full report (JSON)", json.dumps(report_dict(tl, meta_for(p, v, m, s)), indent=1, default=str),
-                       f"{stem}_report.json", "application/json", key=f"dl_json_{v.id}", icon=":material/download:")
-    d4.download_button("Subtitles (SRT)", srt(tl), f"{stem}_screen_time.srt", "text/plain", key=f"dl_srt_{v.id}",
-                       icon=":material/subtitles:")
+    common.downloads(tl, meta_for(p, v, m, s), Path(v.name).stem, f"dl_{v.id}")
 
 
 def all_videos(tls: dict[int, Timeline], videos: dict[int, Video]) -> None:
