@@ -15,7 +15,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -125,19 +125,29 @@ class FeatureSpec:
         h, w = self.input_size
         return f"{'+'.join(self.layers)}-{self.pooling}-{h}x{w}"
 
-    @classmethod
-    def from_key(cls, key: str) -> "FeatureSpec":
-        """The spec inside a backbone key such as ``vgg16-hed-bsds500-block5_conv3-avgmax-224x224``.
 
-        >>> FeatureSpec.from_key("vgg16-imagenet-block4_conv3+block5_conv3-avgmax-224x400").input_size
-        (224, 400)
-        """
-        parts = key.split("-")
-        try:
-            h, w = (int(v) for v in parts[-1].split("x"))
-            return cls(tuple(parts[-3].split("+")), parts[-2], (h, w))
-        except (ValueError, IndexError):
-            raise ValueError(f"{key!r} is not a backbone key of the form name-weights-layers-pooling-HxW") from None
+def parse_key(key: str) -> Optional[tuple[str, FeatureSpec]]:
+    """The weights and feature spec inside a VGG16 backbone key, or None for another kind of backbone.
+
+    A model and a project keep only the key of their features; this turns it back into what
+    :func:`core.features.extract_features` needs to compute the same features for a new video.
+
+    >>> w, spec = parse_key("vgg16-hed-bsds500-block4_conv3+block5_conv3-avgmax-224x400")
+    >>> w, spec.layers, spec.input_size
+    ('hed-bsds500', ('block4_conv3', 'block5_conv3'), (224, 400))
+    >>> parse_key("gridcolour-test-32x32") is None
+    True
+    """
+    for weights in (IMAGENET, HED):
+        prefix = f"vgg16-{weights}-"
+        if key.startswith(prefix):
+            parts = key[len(prefix):].split("-")
+            try:
+                h, w = (int(v) for v in parts[2].split("x"))
+                return weights, FeatureSpec(tuple(parts[0].split("+")), parts[1], (h, w))
+            except (ValueError, IndexError):
+                return None
+    return None
 
 
 class VGG16Backbone:

@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import config
-from .backbone import FeatureSpec
+from .backbone import FeatureSpec, parse_key
 from .cache import FeatureCache
 from .classifier import ScreenTimeClassifier
 from .errors import LabelError, ModelError
@@ -99,7 +99,8 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
     clf = ScreenTimeClassifier(kind=kind).fit(X, Y, T, names)
     report(progress, "training", 1, 1)
     fs0 = pairs[0][0]
-    spec = FeatureSpec.from_key(fs0.backbone) if fs0.backbone.startswith("vgg16-") else spec
+    parsed = parse_key(fs0.backbone)
+    spec = parsed[1] if parsed else spec
     saved = None
     if model_dir is not None:
         saved = clf.save(model_dir, extra={

@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from . import config
-from .backbone import HED, IMAGENET, FeatureSpec
+from .backbone import FeatureSpec, parse_key
 from .cache import FeatureCache
 from .classifier import ScreenTimeClassifier
 from .errors import ScreenTimeError
@@ -423,11 +423,9 @@ class Project:
         # Videos of one project share one model, so they must share one kind of features: a new video takes
         # the backbone of the project's first featurised video (the demo's HED features stay HED even where
         # ImageNet weights could be downloaded).
-        known = [o.backbone for o in self.videos() if o.backbone and o.backbone.startswith("vgg16-") and o.id != video_id]
-        spec, weights = FeatureSpec(), None
-        if known:
-            spec = FeatureSpec.from_key(known[0])
-            weights = next(w for w in (IMAGENET, HED) if f"-{w}-" in known[0])
+        known = [parsed for o in self.videos() if o.backbone and o.id != video_id
+                 and (parsed := parse_key(o.backbone)) is not None]
+        weights, spec = known[0] if known else (None, FeatureSpec())
         try:
             fs = extract_features(self.video_path(v), every, spec, weights, cache=self.cache, progress=progress)
         finally:
