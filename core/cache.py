@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -52,8 +52,10 @@ def atomic_dir(final: Path, fill: Any) -> bool:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def read_entry(d: Path, arrays_name: str, sha256: str, fmt: int) -> Optional[tuple[dict[str, Any], dict[str, np.ndarray]]]:
-    """``meta.json`` and the arrays of a complete cache entry written for this video and format, else None.
+def read_entry(d: Path, arrays_name: str, sha256: str, fmt: int, keys: Optional[Sequence[str]] = None
+               ) -> Optional[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    """``meta.json`` and the arrays (all, or only ``keys``) of a complete cache entry written for this video
+    and format, else None.
 
     An entry that cannot be read is treated as missing: it is computed again rather than failing the run.
     """
@@ -65,7 +67,7 @@ def read_entry(d: Path, arrays_name: str, sha256: str, fmt: int) -> Optional[tup
         if not isinstance(meta, dict) or meta.get("format") != fmt or meta.get("video_sha256") != sha256:
             return None
         with np.load(arr_path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+            arrays = {k: z[k] for k in (z.files if keys is None else keys)}
     except (OSError, ValueError, KeyError):
         return None
     return meta, arrays
@@ -88,9 +90,11 @@ class FeatureCache:
     def thumbs_dir(self, sha256: str, every: float) -> Path:
         return self.root / "frames" / sha256[:20] / every_tag(every)
 
-    def load(self, sha256: str, every: float, backbone_key: str) -> Optional[dict[str, Any]]:
-        """The stored arrays and metadata, or None when there is no complete entry for this key."""
-        entry = read_entry(self.entry_dir(sha256, every, backbone_key), "features.npz", sha256, FORMAT)
+    def load(self, sha256: str, every: float, backbone_key: str, arrays: Optional[Sequence[str]] = None
+             ) -> Optional[dict[str, Any]]:
+        """The stored arrays (all, or only those named in ``arrays``, e.g. ``("times",)``: npz files read
+        each array on demand) and metadata, or None when there is no complete entry for this key."""
+        entry = read_entry(self.entry_dir(sha256, every, backbone_key), "features.npz", sha256, FORMAT, arrays)
         if entry is None:
             return None
         meta, arrays = entry

@@ -466,6 +466,15 @@ class Project:
                           weights=m["weights"], times=entry["times"], features=entry["features"],
                           thumbs_dir=thumbs if thumbs.is_dir() else None)
 
+    def moments(self, v: Video) -> Optional[np.ndarray]:
+        """The sampled moments of a video (seconds), or None before sampling. Reads only the times, not the
+        feature matrix: the Label and Video pages call this on every click."""
+        if not v.has_features:
+            return None
+        assert v.every is not None and v.backbone is not None
+        entry = self.cache.load(v.sha256, v.every, v.backbone, arrays=("times",))
+        return None if entry is None else entry["times"]
+
     # -- characters -------------------------------------------------------------------------------------------
     def characters(self) -> list[Character]:
         with self._conn() as c:

@@ -229,14 +229,14 @@ def label_ui() -> None:
             common.no_project_videos(p)
             return
         v = common.video_picker(p, "Video", only_sampled=True)
-        fs = p.features(v) if v is not None else None
-        if v is None or fs is None:
+        moments = p.moments(v) if v is not None else None
+        if v is None or moments is None:
             st.info("Sample a video first, so there are frames to label.", icon=":material/movie:")
             common.next_step("Sample a video on the Video page", "Video")
             return
         labels_ms = {_ms(t): ids for t, ids in p.frame_labels(v.id).items()}
         counts = p.label_counts(v.id)
-        st.markdown(f"**{counts.frames} of {len(fs)} frames labelled** · " + " · ".join(
+        st.markdown(f"**{counts.frames} of {len(moments)} frames labelled** · " + " · ".join(
             f"{n}: {k}" for n, k in counts.per_character.items()) + f" · Nobody: {counts.nobody}")
 
         focus = st.session_state.pop("relabel", None)
@@ -246,14 +246,15 @@ def label_ui() -> None:
             st.session_state["label_show"] = "All frames"
         view = st.segmented_control("View", VIEWS, default="Grid", key="label_view") or "Grid"
         if view == "Suggested":
-            suggested(p, v, fs.times, chars, labels_ms)
+            suggested(p, v, moments, chars, labels_ms)
             return
         c1, c2 = st.columns([1, 2])
         show = c1.selectbox("Show", ["All frames", "Not labelled yet", "Labelled", "Nobody",
                                      *[f"With {c.name}" for c in chars]], key="label_show")
-        end = float(max(fs.times[-1], fs.every)) if len(fs) else 1.0
-        span = c2.slider("Time range", 0.0, end, (0.0, end), step=float(fs.every), format="%g s", key="label_span")
-        times = filtered_times(fs.times, labels_ms, show, chars, span)
+        every = float(v.every or 1.0)
+        end = float(max(moments[-1], every)) if len(moments) else 1.0
+        span = c2.slider("Time range", 0.0, end, (0.0, end), step=every, format="%g s", key="label_span")
+        times = filtered_times(moments, labels_ms, show, chars, span)
         if view == "One by one":
             one_by_one(p, v, times, chars, labels_ms)
         else:

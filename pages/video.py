@@ -57,10 +57,10 @@ def video_ui() -> None:
         c[2].metric("Picture size", f"{v.width} x {v.height}")
         c[3].metric("File size", f"{v.size_bytes / 1e6:,.1f} MB")
 
-        fs = p.features(v)
-        if fs is not None:
-            st.success(f"Ready: {len(fs)} frames, one every {fs.every:g} s.", icon=":material/check_circle:")
-            first = fs.thumb_path(0)
+        moments = p.moments(v)
+        if moments is not None:
+            st.success(f"Ready: {len(moments)} frames, one every {v.every:g} s.", icon=":material/check_circle:")
+            first = p.thumb(v, 0.0)
             if first is not None:
                 st.image(str(first), width=320, caption="The first sampled frame")
         else:
@@ -74,7 +74,7 @@ def video_ui() -> None:
             n = max(1, int(v.duration_s / every))
             st.caption(f"That is about {n:,} frames and takes about {mmss(n / FRAMES_PER_S)} on this computer "
                        "the first time (results are kept, so it never has to be done twice).")
-            label = "Sample again" if fs is not None and fs.every == every else "Sample"
+            label = "Sample again" if moments is not None and v.every == every else "Sample"
             if st.button(label, type="primary", key="sample", icon=":material/play_arrow:"):
                 bar = common.Progress("Starting...")
                 fs = p.extract(v.id, every, progress=bar)
@@ -86,7 +86,7 @@ def video_ui() -> None:
                                              "Go to Label and tick who is visible in some of them.")
                 st.rerun()
 
-        if fs is not None:
+        if moments is not None:
             common.next_step("Next: tick who is on screen on the Label page", "Label")
 
         with st.expander("All videos of this project"):

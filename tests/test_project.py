@@ -131,6 +131,7 @@ def test_trainable_labels():
 def test_train_predict_timeline(dirs):
     p, v = sampled_project(dirs)
     assert p.features(v) is not None and len(p.features(v)) == 30
+    assert p.moments(v).tolist() == p.features(v).times.tolist() == [float(t) for t in range(30)]
     assert p.thumb(v, 3.0) is not None
     m = p.train()
     assert m.characters == ("Red", "Blue") and m.skipped == () and m.wrong is not None
