@@ -1,7 +1,7 @@
 """Features of every sampled moment of a video, computed once and cached.
 
 :func:`extract_features` is the one orchestrator of this stage: it decodes and resizes frames in a
-background thread (OpenCV releases the GIL) while the network runs on the previous batch, reports progress
+background thread (PyAV and OpenCV release the GIL) while the network runs on the previous batch, reports progress
 from the calling thread only, and stores the result in the :class:`~core.cache.FeatureCache`.
 """
 

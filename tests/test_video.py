@@ -59,6 +59,8 @@ def test_ntsc_rate_takes_the_frame_on_screen(tmp_path: Path) -> None:
     pytest.param(0.25, 7.75, 77, id="between-frames-takes-the-one-on-screen"),
     pytest.param(0.25, 9.25, 90, id="inside-a-held-frame"),
     pytest.param(0.25, 14.5, 144, id="5fps-between"),
+    pytest.param(0.25, 8.25, 80, id="where-frames-slow-down-the-frame-still-on-screen"),
+    pytest.param(0.25, 14.25, 142, id="where-frames-speed-up-not-the-frame-before"),
 ])
 def test_variable_frame_rate_uses_timestamps(vfr_video: Path, every: float, t: float, grey: int) -> None:
     """A frame-counting reader would put 9 s at frame 90 of a 10 fps stream, i.e. at 8 + 10/2... = wrong."""
@@ -70,6 +72,30 @@ def test_variable_frame_rate_length(vfr_video: Path) -> None:
     reader = SampleReader(vfr_video, every=1.0)
     assert len(list(reader)) == 20
     assert reader.end_s == pytest.approx(20.0)
+
+
+def test_frames_nothing_refers_to_are_not_decoded_and_the_samples_are_unchanged() -> None:
+    """The demo clip is H.264 with B-frames. Sampling it once a second decodes far fewer frames than it has,
+    and every sample is the very frame a decoder reading every frame shows at that moment."""
+    clip = Path(__file__).resolve().parent.parent / "demo" / "bbb_demo.mp4"
+    reader = SampleReader(clip, every=1.0)
+    samples = list(reader)
+    info = reader.info
+    assert len(samples) == 60 and reader.end_s == pytest.approx(60.0)
+    assert reader.frames_decoded < 0.7 * info.frame_count
+    cap = cv2.VideoCapture(str(clip))
+    every_frame = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        every_frame.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    cap.release()
+    assert len(every_frame) == info.frame_count
+    for s in samples:
+        on_screen = every_frame[int(s.time_s * 24 + 1e-6)]   # 24 fps, first frame at 0
+        assert s.frame_time_s == pytest.approx(s.time_s)
+        assert np.array_equal(s.frame, on_screen), f"sample at {s.time_s} s differs from the frame on screen"
 
 
 def _text(p: Path) -> Path:
