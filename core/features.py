@@ -1,24 +1,21 @@
 """Features of every sampled moment of a video, computed once and cached.
 
 :func:`extract_features` is the one orchestrator of this stage: it decodes and resizes frames in a
-background thread (PyAV and OpenCV release the GIL) while the network runs on the previous batch, reports progress
-from the calling thread only, and stores the result in the :class:`~core.cache.FeatureCache`.
+child process (:mod:`core.prefetch`) while the network runs on the previous batch, reports progress from the
+calling thread only, and stores the result in the :class:`~core.cache.FeatureCache`.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
-import cv2
 import numpy as np
 
 from . import config
@@ -26,6 +23,7 @@ from ._version import __version__
 from .backbone import HED, IMAGENET, FeatureSpec, resolve_weights
 from .cache import FeatureCache
 from .hashing import file_sha256
+from .prefetch import FramePrefetcher
 from .progress import ProgressCallback, report
 from .video import SampleReader, VideoInfo, probe_video
 
@@ -129,42 +127,16 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
             return fs
 
     start = time.perf_counter()
-    reader = SampleReader(info.path, every, info)
-    total = reader.expected_samples()
+    total = SampleReader(info.path, every, info).expected_samples()
     h, w = spec.input_size
     thumb_tmp: Optional[Path] = None
     if keep_thumbs and not have_thumbs:
         thumbs.parent.mkdir(parents=True, exist_ok=True)
         thumb_tmp = Path(tempfile.mkdtemp(prefix=".thumbs.", dir=thumbs.parent))
 
-    q: queue.Queue[Any] = queue.Queue(maxsize=config.DECODE_QUEUE)
-    stop = threading.Event()
-    _DONE = object()
-
-    def produce() -> None:
-        try:
-            last = None
-            for s in reader:
-                if stop.is_set():
-                    return
-                if s.frame is last:  # a variable-frame-rate file held this frame: reuse its features
-                    q.put((s.time_s, None))
-                    continue
-                last = s.frame
-                if thumb_tmp is not None:
-                    th = max(1, round(s.frame.shape[0] * config.THUMB_WIDTH / s.frame.shape[1]))
-                    small = cv2.resize(s.frame, (config.THUMB_WIDTH, th), interpolation=cv2.INTER_AREA)
-                    cv2.imwrite(str(thumb_tmp / f"{s.index:06d}.jpg"), cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
-                                [cv2.IMWRITE_JPEG_QUALITY, 85])
-                q.put((s.time_s, cv2.resize(s.frame, (w, h), interpolation=cv2.INTER_AREA)))
-            q.put(_DONE)
-        except BaseException as exc:  # handed to the consumer, which raises it in the caller's thread
-            q.put(exc)
-
     # Decoding starts before the network loads (several seconds of TensorFlow start-up), so the first
     # frames wait in the queue when the network is ready.
-    worker = threading.Thread(target=produce, name="screentime-decode", daemon=True)
-    worker.start()
+    frames = FramePrefetcher(info, every, (h, w), thumb_tmp)
     times: list[float] = []
     rows: list[Optional[np.ndarray]] = []
     batch: list[np.ndarray] = []
@@ -181,44 +153,32 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
             batch_slots.clear()
 
     try:
-        report(progress, "loading network", 0, 0)
-        backbone = backbone_factory(spec, weights)
-        if tuple(backbone.input_size) != (h, w):
-            raise ValueError(f"the backbone takes {backbone.input_size} frames but the spec says {(h, w)}")
-        while True:
-            item = q.get()
-            if item is _DONE:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            t, img = item
-            times.append(t)
-            rows.append(None)
-            if img is not None:
-                batch.append(img)
-                batch_slots.append(len(rows) - 1)
-                if len(batch) == config.BATCH_SIZE:
-                    flush()
-                    report(progress, "features", len(times), max(total, len(times)))
-        flush()
-        report(progress, "features", len(times), len(times))
+        with frames:
+            report(progress, "loading network", 0, 0)
+            backbone = backbone_factory(spec, weights)
+            if tuple(backbone.input_size) != (h, w):
+                raise ValueError(f"the backbone takes {backbone.input_size} frames but the spec says {(h, w)}")
+            for t, img in frames:
+                times.append(t)
+                rows.append(None)
+                if img is not None:
+                    batch.append(img)
+                    batch_slots.append(len(rows) - 1)
+                    if len(batch) == config.BATCH_SIZE:
+                        flush()
+                        report(progress, "features", len(times), max(total, len(times)))
+            flush()
+            report(progress, "features", len(times), len(times))
     except BaseException:
-        stop.set()
-        while worker.is_alive():  # unblock the producer so it can see the stop flag
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                worker.join(0.05)
         if thumb_tmp is not None:
             shutil.rmtree(thumb_tmp, ignore_errors=True)
         raise
-    worker.join()
     for i, row in enumerate(rows):  # held frames take the features of the frame before them
         if row is None:
             rows[i] = rows[i - 1]
     features = np.stack(rows).astype(np.float32) if rows else np.zeros((0, backbone.dim), np.float32)
-    assert reader.end_s is not None
-    fs = FeatureSet(video=info.path, video_sha256=sha, fps=info.fps, duration_s=reader.end_s, every=float(every),
+    assert frames.end_s is not None
+    fs = FeatureSet(video=info.path, video_sha256=sha, fps=info.fps, duration_s=frames.end_s, every=float(every),
                     backbone=backbone.key, weights=backbone.weights, times=np.asarray(times, np.float64),
                     features=features, computed=embedded[0],
                     seconds=time.perf_counter() - start)

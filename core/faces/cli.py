@@ -15,15 +15,17 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import config as core_config
 from ..errors import ScreenTimeError
 from ..smoothing import Smoothing
 from . import config
 from .errors import FaceError
-from .people import PeopleBook
-from .pipeline import PeopleResult, assemble, find_people, write_people_outputs
+
+if TYPE_CHECKING:  # imported in run(): every `python -m core` command registers this one, and they stay fast
+    from .people import PeopleBook
+    from .pipeline import PeopleResult
 
 
 def _ref(text: str) -> tuple[str, Path]:
@@ -109,6 +111,9 @@ def _progress(quiet: bool) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``faces`` command; 0 on success, 2 with a one-line message on a user error."""
+    from .people import PeopleBook
+    from .pipeline import assemble, find_people, write_people_outputs
+
     try:
         smoothing = Smoothing(args.bridge_gaps, args.min_appearance, typical_run_s=0.0)  # faces give no probabilities
         book_path = args.book if args.book is not None else args.out / "people.json"
