@@ -7,7 +7,7 @@ Measured in one run, each figure the median of ``--runs`` repetitions:
 2. ``python -m core predict`` on the film with an empty cache (first run), as a user runs it;
 3. the same again with the cache warm;
 4. the tutorial's way: write every sampled frame as an image file, read each back, resize it, predict;
-5. peak memory of the first-run ``predict``: its max RSS plus that of its decoding process.
+5. peak memory of the first-run ``predict`` (with its decoding process).
 
 The model used by ``predict`` is a linear model fitted to random features of the right size: prediction
 costs the same whatever its weights, and making a real one would need the film's features first.
@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -74,23 +75,51 @@ def floor(backbone, frames: np.ndarray, batch: int = 16) -> float:
     return time.perf_counter() - t
 
 
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants now, from /proc (0 once it has ended)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += next((int(ln.split()[1]) for ln in status.splitlines() if ln.startswith("VmRSS:")), 0)
+    return total
+
+
 def predict_cli(video: Path, model: Path, out: Path, cache: Path) -> tuple[float, float, dict]:
     """Wall seconds, peak memory in MB and the report of one ``python -m core predict`` in a child process.
-    The memory is the process's peak RSS plus its decoding process's peak (both at once, an upper bound)."""
+
+    Memory is the larger of the process's own peak RSS and the peak of the RSS of it and its decoding process
+    together, sampled every 0.1 s. (``RUSAGE_CHILDREN`` cannot be used: TensorFlow's import runs a forked
+    helper whose peak counts the parent's pages.)"""
     env = dict(os.environ, SCREENTIME_CACHE=str(cache))
     code = ("import resource, runpy, sys, time; t = time.perf_counter(); sys.argv = ['core'] + sys.argv[1:]\n"
             "try:\n    runpy.run_module('core', run_name='__main__')\n"
             "except SystemExit as e:\n    rc = e.code\n"
             "print('BENCH', time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rc,"
-            " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n")
-    r = subprocess.run([sys.executable, "-c", code, "predict", str(video), "--model", str(model), "--out", str(out),
-                        "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True)
-    line = [ln for ln in r.stderr.splitlines() if ln.startswith("BENCH")]
+            " file=sys.stderr)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, "predict", str(video), "--model", str(model), "--out",
+                             str(out), "--quiet"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    peak_kb = 0
+    stderr: list[str] = []
+    reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        peak_kb = max(peak_kb, _tree_rss_kb(proc.pid))
+        time.sleep(0.1)
+    reader.join()
+    err = "".join(stderr)
+    line = [ln for ln in err.splitlines() if ln.startswith("BENCH")]
     if not line or line[0].split()[3] != "0":
-        raise RuntimeError(f"predict failed: {r.stderr[-2000:]}")
-    _, secs, rss_kb, _, child_kb = line[0].split()
+        raise RuntimeError(f"predict failed: {err[-2000:]}")
+    _, secs, rss_kb, _ = line[0].split()
     report = json.loads((out / "report.json").read_text())
-    return float(secs), (int(rss_kb) + int(child_kb)) / 1024, report
+    return float(secs), max(int(rss_kb), peak_kb) / 1024, report
 
 
 def tutorial_way(video: Path, backbone, workdir: Path) -> float:

@@ -145,9 +145,9 @@ class FramePrefetcher:
         self._stop = threading.Event()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._thread: Optional[threading.Thread] = None
-        job = {"path": str(info.path), "fps": str(info.fps), "frame_count": info.frame_count,
+        job = {"path": os.path.abspath(info.path), "fps": str(info.fps), "frame_count": info.frame_count,
                "width": info.width, "height": info.height, "size_bytes": info.size_bytes,
-               "every": float(every), "size": list(self._size), "thumbs": str(thumbs) if thumbs else None,
+               "every": float(every), "size": list(self._size), "thumbs": os.path.abspath(thumbs) if thumbs else None,
                "depth": int(depth)}
         try:
             self._start_process(job)
@@ -164,7 +164,7 @@ class FramePrefetcher:
         try:
             self._proc = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(job), str(write_fd)],
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
-                                          pass_fds=(write_fd,), env=env, cwd=root)
+                                          pass_fds=(write_fd,), env=env)
         except OSError:
             os.close(read_fd)
             raise
