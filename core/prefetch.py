@@ -151,7 +151,7 @@ class FramePrefetcher:
                "depth": int(depth)}
         try:
             self._start_process(job)
-        except OSError:  # no processes here (a sandbox): decode in a thread instead
+        except (OSError, ValueError):  # no processes (a sandbox) or no fd passing (Windows): use a thread
             self._thread = threading.Thread(target=_produce, daemon=True, name="screentime-decode",
                                             args=(info, float(every), self._size, thumbs, self._queue, self._stop))
             self._thread.start()
@@ -165,8 +165,9 @@ class FramePrefetcher:
             self._proc = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(job), str(write_fd)],
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
                                           pass_fds=(write_fd,), env=env)
-        except OSError:
+        except BaseException:
             os.close(read_fd)
+            self._stderr.close()
             raise
         finally:
             os.close(write_fd)

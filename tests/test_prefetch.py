@@ -53,9 +53,12 @@ def test_held_frames_come_without_pixels(vfr_video: Path) -> None:
     assert got[8.0] is not None and got[8.25] is None  # 2 fps part: 8.25 shows the frame of 8.0 again
 
 
-def test_without_processes_a_thread_does_the_same(two_video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("refusal", [OSError("no processes in this sandbox"),
+                                     ValueError("pass_fds not supported on Windows")], ids=["sandbox", "windows"])
+def test_without_processes_a_thread_does_the_same(two_video: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  refusal: Exception) -> None:
     def no_processes(*args: object, **kwargs: object) -> None:
-        raise OSError("no processes in this sandbox")
+        raise refusal
 
     monkeypatch.setattr(subprocess, "Popen", no_processes)
     with FramePrefetcher(probe_video(two_video), 1.0, SIZE) as frames:
