@@ -226,50 +226,48 @@ def markdown_unlabelled(summ: dict[str, Any], names: Sequence[str]) -> str:
     return "\n".join(lines + [""])
 
 
+def _metric_panels(plt: Any, summ: dict[str, Any], panels: Sequence[str], metric: str, ylabel: str,
+                   ylim: tuple[float, float], mark: Callable[[Any, str], None], out: Path) -> None:
+    """One panel per name: ``metric`` (mean ± std) against labelled seconds for each strategy."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels), 3.2), sharey=True)
+    for ax, n in zip(axes, panels):
+        for strategy, by_b in summ.items():
+            bs = sorted(by_b)
+            m = np.array([by_b[b][n][metric][0] for b in bs])
+            s = np.array([by_b[b][n][metric][1] for b in bs])
+            ax.errorbar(bs, m, yerr=s, marker="o", capsize=3, label=strategy)
+        mark(ax, n)
+        ax.set_title(n)
+        ax.set_xlabel("labelled seconds")
+        ax.set_ylim(*ylim)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(loc="lower right")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def plot(summ: dict[str, Any], names: Sequence[str], path: Path) -> None:
-    """F1 against labels, one panel per character plus macro, both strategies (needs matplotlib)."""
+    """F1 against labels, one panel per character plus macro, both strategies, and the screen-time error per
+    character next to it in error_vs_labels.png (needs matplotlib)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = list(names) + ["macro"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels), 3.2), sharey=True)
-    for ax, n in zip(axes, panels):
-        for strategy, by_b in summ.items():
-            bs = sorted(by_b)
-            m = np.array([by_b[b][n]["f1"][0] for b in bs])
-            s = np.array([by_b[b][n]["f1"][1] for b in bs])
-            ax.errorbar(bs, m, yerr=s, marker="o", capsize=3, label=strategy)
+    def f1_target(ax: Any, n: str) -> None:
         ax.axhline(0.90 if n == "Bunny" else 0.85, color="grey", ls=":", lw=1)
-        ax.set_title(n)
-        ax.set_xlabel("labelled seconds")
-        ax.set_ylim(0, 1)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("F1 on all 491 s (mean ± std)")
-    axes[0].legend(loc="lower right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.0 * len(names), 3.2), sharey=True)
-    for ax, n in zip(axes, names):
-        for strategy, by_b in summ.items():
-            bs = sorted(by_b)
-            m = np.array([by_b[b][n]["error_pct"][0] for b in bs])
-            s = np.array([by_b[b][n]["error_pct"][1] for b in bs])
-            ax.errorbar(bs, m, yerr=s, marker="o", capsize=3, label=strategy)
+
+    def within_5pct(ax: Any, n: str) -> None:
         ax.axhspan(-5, 5, color="green", alpha=0.08)
         ax.axhline(0, color="grey", lw=1)
-        ax.set_title(n)
-        ax.set_xlabel("labelled seconds")
-        ax.set_ylim(-40, 40)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("screen-time error, % of true (mean ± std)")
-    axes[0].legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path.with_name("error_vs_labels.png"), dpi=110)
-    plt.close(fig)
+
+    _metric_panels(plt, summ, list(names) + ["macro"], "f1", "F1 on all 491 s (mean ± std)", (0, 1), f1_target,
+                   path)
+    _metric_panels(plt, summ, list(names), "error_pct", "screen-time error, % of true (mean ± std)", (-40, 40),
+                   within_5pct, path.with_name("error_vs_labels.png"))
 
 
 # ---- ablations: the figures behind each default (``--ablations``) -----------------------------------------
