@@ -3,7 +3,7 @@
 Time is exact: the frame rate is a :class:`fractions.Fraction` (29.97 fps is 30000/1001) and every frame's
 time comes from its own timestamp in the container, so variable-frame-rate files come out right. Sampling
 decodes with PyAV (FFmpeg), which can leave out frames that no moment needs and no other frame refers to;
-OpenCV reads a file's header and single frames. Frames that are not needed are never converted, and the
+OpenCV reads a file's header. Frames that are not needed are never converted, and the
 video is never held in memory.
 """
 
@@ -278,14 +278,25 @@ class SampleReader:
 
 
 def read_frame_at(path: os.PathLike[str] | str, time_s: float) -> np.ndarray:
-    """The RGB frame on screen at ``time_s`` (seeks; for showing one frame, not for sampling a video)."""
+    """The RGB frame on screen at ``time_s`` by the rule of :class:`SampleReader` (the last frame whose
+    timestamp is at or before ``time_s``), so it shows the very frame a moment was sampled from. It seeks to
+    the keyframe before ``time_s`` and decodes from there; for showing one frame, not for sampling a video."""
     p = check_file(path)
-    cap = _open(p)
+    target = max(time_s, 0.0) + SampleReader.EPS
     try:
-        cap.set(cv2.CAP_PROP_POS_MSEC, max(time_s, 0.0) * 1000.0)
-        ok, bgr = cap.read()
-        if not ok or bgr is None:
-            raise VideoError(f"No frame at {time_s:.1f} s in {p.name}: choose a time inside the video.")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    finally:
-        cap.release()
+        with av.open(str(p)) as container:
+            stream = container.streams.video[0]
+            base = stream.start_time or 0
+            tb = stream.time_base or Fraction(1, 1000)
+            container.seek(base + int(target / tb), stream=stream, backward=True)
+            shown = None
+            for frame in container.decode(stream):
+                if shown is not None and frame.pts is not None and float((frame.pts - base) * tb) > target:
+                    break
+                shown = frame
+    except (av.error.FFmpegError, OSError, IndexError):
+        raise VideoError(f"{p.name} is not a video we can read: it is not a video, or it is damaged; "
+                         f"{_FFMPEG_HINT}.") from None
+    if shown is None:
+        raise VideoError(f"No frame at {time_s:.1f} s in {p.name}: choose a time inside the video.")
+    return shown.to_ndarray(format="rgb24")

@@ -161,7 +161,7 @@ def one_by_one(p: Project, v: Video, times: list[float], chars: list[Character],
     left, right = st.columns([3, 2])
     with left:
         try:
-            st.image(read_frame_at(p.video_path(v), t + 1e-3), width="stretch")
+            st.image(read_frame_at(p.video_path(v), t), width="stretch")
         except Exception:  # noqa: BLE001 - fall back to the thumbnail
             thumb = p.thumb(v, t)
             if thumb is not None:

@@ -11,7 +11,7 @@ import pytest
 
 from core import config
 from core.errors import VideoError
-from core.video import SampleReader, probe_video
+from core.video import SampleReader, probe_video, read_frame_at
 from synth import make_video
 
 
@@ -96,6 +96,21 @@ def test_frames_nothing_refers_to_are_not_decoded_and_the_samples_are_unchanged(
         on_screen = every_frame[int(s.time_s * 24 + 1e-6)]   # 24 fps, first frame at 0
         assert s.frame_time_s == pytest.approx(s.time_s)
         assert np.array_equal(s.frame, on_screen), f"sample at {s.time_s} s differs from the frame on screen"
+
+
+@pytest.mark.parametrize("clip, every", [
+    pytest.param(Path(__file__).parent / "data" / "vfr.mp4", 0.25, id="variable-frame-rate"),
+    pytest.param(Path(__file__).parent / "data" / "short_hamilton_clip.mp4", 0.5, id="29.97fps-late-start"),
+])
+def test_one_frame_read_by_seeking_is_the_sampled_frame(clip: Path, every: float) -> None:
+    """The Label page shows read_frame_at(t): it must be the frame the moment was sampled (and embedded) from."""
+    for s in SampleReader(clip, every):
+        assert np.array_equal(read_frame_at(clip, s.time_s), s.frame), f"differs at {s.time_s} s"
+
+
+def test_reading_a_frame_of_a_text_file_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(VideoError, match="not a video we can read"):
+        read_frame_at(_text(tmp_path / "notes.mp4"), 1.0)
 
 
 def _text(p: Path) -> Path:
