@@ -154,18 +154,87 @@ def _decoder_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-def _frame_ticks(path: Path) -> list[int]:
-    """Every frame's timestamp (in the stream's time base) in presentation order, read from the container's
-    packets without decoding any. A damaged file yields the timestamps up to the damage."""
-    ticks: set[int] = set()
+def _nal_starts(data: bytes, length_size: int) -> Iterator[int]:
+    """Where each NAL unit of a packet starts (its header byte): length-prefixed units (MP4,
+    ``length_size`` > 0) or start-code delimited ones (Annex B, ``length_size`` 0)."""
+    if length_size:
+        i = 0
+        while i + length_size < len(data):
+            yield i + length_size
+            i += length_size + int.from_bytes(data[i:i + length_size], "big")
+        return
+    i = data.find(b"\x00\x00\x01")
+    while 0 <= i < len(data) - 3:
+        yield i + 3
+        i = data.find(b"\x00\x00\x01", i + 3)
+
+
+def _clean_start(codec: str, extradata: bytes, data: bytes) -> bool:
+    """Whether a keyframe packet is an IDR picture (H.264, HEVC): no picture after it decodes from any
+    before it. Other keyframes (H.264 I pictures with a recovery point, HEVC CRA, other codecs) do not
+    count: measured on Big Buck Bunny, skipping the frames before its recovery-point I pictures changed 9
+    of 597 samples."""
+    if codec == "h264":
+        size = (extradata[4] & 3) + 1 if len(extradata) > 4 and extradata[0] == 1 else 0
+        for start in _nal_starts(data, size):
+            kind = data[start] & 0x1F
+            if kind in (1, 5):  # the first slice: non-IDR or IDR
+                return kind == 5
+    elif codec == "hevc":
+        size = (extradata[21] & 3) + 1 if len(extradata) > 22 and extradata[0] == 1 else 0
+        for start in _nal_starts(data, size):
+            kind = (data[start] >> 1) & 0x3F
+            if kind < 32:  # the first slice: IDR_W_RADL and IDR_N_LP are types 19 and 20
+                return kind in (19, 20)
+    return False
+
+
+@dataclass(frozen=True)
+class _Packets:
+    """What a first pass over a video's packets tells without decoding any: every frame's timestamp (in
+    presentation order), the timestamps in decode order, and where in that order a clean GOP starts (a
+    keyframe that no later frame decodes across, with no frame shown before it)."""
+
+    ticks: list[int]
+    order: list[Optional[int]]
+    clean: list[int]
+
+    def droppable(self, need: set[int]) -> set[int]:
+        """Timestamps of packets that need not reach the decoder: the ones after the last needed frame of a
+        GOP (in decode order) when a clean GOP follows, so nothing later refers to them."""
+        drop: set[int] = set()
+        for start, nxt in zip(self.clean, self.clean[1:]):
+            gop = self.order[start:nxt]
+            last = max((i for i, t in enumerate(gop) if t is None or t in need), default=-1)
+            drop.update(t for t in gop[last + 1:] if t is not None)
+        return drop
+
+
+def _scan_packets(path: Path) -> _Packets:
+    """Read the container's packets once, decoding none. A damaged file yields what comes before the damage."""
+    order: list[Optional[int]] = []
+    keys: list[tuple[int, bool]] = []
     try:
         with av.open(str(path)) as container:
-            for packet in container.demux(container.streams.video[0]):
-                if packet.pts is not None:
-                    ticks.add(packet.pts)
+            stream = container.streams.video[0]
+            codec = stream.codec_context.name
+            extradata = bytes(stream.codec_context.extradata or b"")
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                if packet.is_keyframe:
+                    keys.append((len(order), _clean_start(codec, extradata, bytes(packet))))
+                order.append(packet.pts)
     except (av.error.FFmpegError, OSError, IndexError):
         pass
-    return sorted(ticks)
+    clean = []
+    for n, (start, ok) in enumerate(keys):
+        end = keys[n + 1][0] if n + 1 < len(keys) else len(order)
+        first = order[start]
+        # Frames shown before the keyframe but decoded after it (an open GOP) refer to the GOP before.
+        if ok and first is not None and all(t is not None and t > first for t in order[start + 1:end]):
+            clean.append(start)
+    return _Packets(sorted({t for t in order if t is not None}), order, clean)
 
 
 class SampleReader:
@@ -174,9 +243,10 @@ class SampleReader:
     The frame used for moment t is the one on screen at t: the last frame whose timestamp is at or before t
     (1 ms tolerance for rounded timestamps). A first pass over the container's packets (no decoding) gives
     every frame's timestamp, so each frame's display interval is known exactly, also in variable-frame-rate
-    files. Frames whose interval holds no moment are never converted, and those that no other frame refers
-    to (most B-frames) are not decoded at all: at 1 sample per second that skips about half the decoding of
-    a typical H.264 film. After a complete iteration, ``end_s`` is the measured end of the video (last
+    files. Frames whose interval holds no moment are never converted. Those that no other frame refers to
+    (most B-frames) are not decoded at all, nor are those after the last needed frame of a GOP when the next
+    GOP starts with an IDR picture (nothing after it refers back): at 1 sample per second Big Buck Bunny
+    decodes 6,881 of its 14,315 frames, with the same samples as a decoder that reads every frame. After a complete iteration, ``end_s`` is the measured end of the video (last
     timestamp + the last frame interval) and ``frames_decoded`` counts the frames the decoder produced.
 
     >>> reader = SampleReader("clip.mp4", every=1.0)   # doctest: +SKIP
@@ -229,11 +299,13 @@ class SampleReader:
                              f"{_FFMPEG_HINT}.") from None
         base = stream.start_time or 0
         tb = stream.time_base or Fraction(1, 1000)
-        ticks = _frame_ticks(info.path)
+        packets = _scan_packets(info.path)
+        ticks = packets.ticks
         seconds = [float((t - base) * tb) for t in ticks]
         after = {t: s for t, s in zip(ticks, seconds[1:])}                        # when each frame ends
         last_delta = seconds[-1] - seconds[-2] if len(seconds) > 1 else interval
         need = self._needed(ticks, seconds, last_delta)
+        drop = packets.droppable(need)
         codec = stream.codec_context
         stream.thread_type = "AUTO"
         codec.thread_count = _decoder_threads()
@@ -243,6 +315,8 @@ class SampleReader:
         until = 0.0
         try:
             for packet in container.demux(stream):
+                if packet.pts in drop:
+                    continue
                 if packet.pts is not None and ticks:
                     # Frames nobody is shown and nothing refers to are dropped before decoding.
                     codec.skip_frame = "DEFAULT" if packet.pts in need else "NONREF"
@@ -269,7 +343,8 @@ class SampleReader:
             self.frames_decoded = n
         if n == 0:
             raise VideoError(f"{name} contains no video frames we can decode: {_FFMPEG_HINT}.")
-        end = until
+        # The last frame may be one that was not decoded (nothing refers to it): the first pass knows the end.
+        end = max(until, seconds[-1] + last_delta) if ticks else until
         if info.duration_s > 0 and end < TRUNCATED_SHARE * info.duration_s - interval:
             raise VideoError(
                 f"{name} ends at {end:.1f} s although its header says {info.duration_s:.1f} s: the file is "

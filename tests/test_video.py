@@ -180,3 +180,59 @@ def test_huge_file_is_refused_before_decoding(tmp_path: Path, monkeypatch: pytes
 def test_every_must_be_positive(two_video: Path) -> None:
     with pytest.raises(ValueError, match="positive"):
         SampleReader(two_video, every=0)
+
+
+def _encode(path: Path, codec: str, params: str, frames: int = 192, fps: int = 24) -> Path:
+    """A moving, noisy 64x48 clip with keyframes every 10 frames and B-frames: any frame decoded from the
+    wrong references shows different pixels."""
+    import av
+
+    rng = np.random.default_rng(7)
+    ramp = np.linspace(0, 200, 64)[None, :, None]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {f"{codec[3:]}-params": f"keyint=10:min-keyint=10:scenecut=0:bframes=2:{params}"}
+        for i in range(frames):
+            img = np.clip(np.roll(ramp + rng.integers(0, 50, (48, 64, 3)), 2 * i, axis=1), 0, 255)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img.astype(np.uint8), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def _every_frame_on_screen(path: Path, times: list[float]) -> list[np.ndarray]:
+    """The frame shown at each time, by a decoder that decodes every frame."""
+    import av
+
+    shown, out = None, []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            while shown is not None and len(out) < len(times) and float(frame.pts * stream.time_base) > times[len(out)] + 1e-3:
+                out.append(shown.to_ndarray(format="rgb24"))
+            shown = frame
+    return out + [shown.to_ndarray(format="rgb24")] * (len(times) - len(out))
+
+
+@pytest.mark.parametrize("codec, params, clean", [
+    pytest.param("libx264", "", True, id="h264-closed-gops"),
+    pytest.param("libx264", "open-gop=1", False, id="h264-open-gops"),
+    pytest.param("libx265", "open-gop=0:log-level=none", True, id="hevc-closed-gops"),
+    pytest.param("libx265", "open-gop=1:log-level=none", False, id="hevc-open-gops"),
+])
+def test_frames_after_the_last_sample_of_a_gop_are_not_decoded_when_the_next_starts_clean(
+        tmp_path: Path, codec: str, params: str, clean: bool) -> None:
+    """Before an IDR keyframe nothing later refers back, so the frames after a GOP's last needed one are left
+    out. An open GOP (frames shown before its keyframe decode from the GOP before) keeps them. Either way every
+    sample is the frame a decoder reading every frame shows."""
+    path = _encode(tmp_path / "v.mp4", codec, params)
+    reader = SampleReader(path, every=1.3)
+    samples = list(reader)
+    assert [s.time_s for s in samples] == pytest.approx([k * 1.3 for k in range(7)])
+    for s, expected in zip(samples, _every_frame_on_screen(path, [s.time_s for s in samples])):
+        assert np.array_equal(s.frame, expected), f"sample at {s.time_s} s differs from the frame on screen"
+    assert reader.end_s == pytest.approx(8.0)
+    # 7 samples in GOPs of 10 frames: at most 7 GOPs' beginnings are decoded when GOPs start clean.
+    assert (reader.frames_decoded <= 7 * 10) == clean, reader.frames_decoded
