@@ -59,12 +59,12 @@ def make_model(model_dir: Path, backbone_key: str, weights: str, dim: int) -> No
 
 
 def sampled_frames(video: Path, size: tuple[int, int]) -> np.ndarray:
-    import cv2
-
+    """The network's input for every moment, as ``predict`` makes it."""
+    from core.pictures import Scaler
     from core.video import SampleReader
 
-    return np.stack([cv2.resize(s.frame, (size[1], size[0]), interpolation=cv2.INTER_AREA)
-                     for s in SampleReader(video, 1.0)])
+    to_input = Scaler(size)
+    return np.stack([to_input(frame) for _, _, _, frame in SampleReader(video, 1.0).decoded()])
 
 
 def floor(backbone, frames: np.ndarray, batch: int = 16) -> float:

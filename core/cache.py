@@ -24,7 +24,9 @@ import numpy as np
 
 from . import config
 
-FORMAT = 1
+#: 2: frames are scaled to the network's input by FFmpeg (``core.pictures.SCALING``); format-1 entries, made
+#: from frames scaled by OpenCV, are computed again.
+FORMAT = 2
 
 
 def every_tag(every: float) -> str:

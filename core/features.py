@@ -23,6 +23,7 @@ from ._version import __version__
 from .backbone import HED, IMAGENET, FeatureSpec, resolve_weights
 from .cache import FeatureCache
 from .hashing import file_sha256
+from .pictures import SCALING
 from .prefetch import FramePrefetcher
 from .progress import ProgressCallback, report
 from .video import SampleReader, VideoInfo, probe_video
@@ -183,7 +184,8 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
                     features=features, computed=embedded[0],
                     seconds=time.perf_counter() - start)
     meta = {"video_sha256": sha, "fps": str(info.fps), "duration_s": fs.duration_s, "every": fs.every,
-            "backbone": fs.backbone, "weights": fs.weights, "frames": len(fs), "version": __version__}
+            "backbone": fs.backbone, "weights": fs.weights, "frames": len(fs), "scaling": SCALING,
+            "version": __version__}
     cache.store(sha, every, backbone.key, meta, {"times": fs.times, "features": fs.features})
     if thumb_tmp is not None:
         try:

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import config
 from .errors import VideoError
+from .pictures import Scaler, Thumbnails
 from .video import SampleReader, VideoInfo
 
 #: (time_s, frame resized for the network) for one moment; the frame is None when it is the same frame as
@@ -38,29 +39,21 @@ _TIME = struct.Struct("<d")
 _LEN = struct.Struct("<I")
 
 
-def _thumbnail(frame: np.ndarray, path: Path) -> None:
-    h = max(1, round(frame.shape[0] * config.THUMB_WIDTH / frame.shape[1]))
-    small = cv2.resize(frame, (config.THUMB_WIDTH, h), interpolation=cv2.INTER_AREA)
-    cv2.imwrite(str(path), cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
-
-
 def _produce(info: VideoInfo, every: float, size: tuple[int, int], thumbs: Optional[Path], out: Any,
              stop: threading.Event) -> None:
     """Put a :data:`Moment` on ``out`` for every moment, then ``("end", end_s)``; or the exception raised."""
-    h, w = size
     try:
         reader = SampleReader(info.path, every, info)
+        to_input = Scaler(size)
+        thumbnails = Thumbnails()
         last = None
-        for s in reader:
+        for index, time_s, _, frame in reader.decoded():
             if stop.is_set():
                 return
-            if s.frame is last:
-                out.put((s.time_s, None))
-                continue
-            last = s.frame
             if thumbs is not None:
-                _thumbnail(s.frame, thumbs / f"{s.index:06d}.jpg")
-            out.put((s.time_s, cv2.resize(s.frame, (w, h), interpolation=cv2.INTER_AREA)))
+                thumbnails.write(frame, thumbs / f"{index:06d}.jpg")
+            out.put((time_s, to_input(frame) if frame is not last else None))
+            last = frame
         out.put((_END, reader.end_s))
     except BaseException as exc:  # handed to the consumer, which raises it
         out.put(exc)
@@ -127,9 +120,9 @@ def _read_exact(pipe: IO[bytes], n: int) -> bytes:
 class FramePrefetcher:
     """Iterate over ``(time_s, frame)`` for the moments of a video, decoded up to ``depth`` moments ahead.
 
-    Decoding starts at construction. Frames are RGB uint8 resized to ``size`` (height, width) with area
-    interpolation; with ``thumbs``, a JPEG thumbnail of each moment is written there. After the iteration,
-    ``end_s`` is the measured end of the video. Use it as a context manager: leaving early stops the decoder.
+    Decoding starts at construction. Frames are RGB uint8 scaled to ``size`` (height, width) by
+    :class:`~core.pictures.Scaler`; with ``thumbs``, a JPEG thumbnail of each moment is written there. After
+    the iteration, ``end_s`` is the measured end of the video. Use it as a context manager: leaving early stops the decoder.
     Errors of the video are raised as :class:`~core.errors.VideoError`, as :class:`SampleReader` raises them.
 
     >>> with FramePrefetcher(probe_video("clip.mp4"), 1.0, (224, 224)) as frames:   # doctest: +SKIP

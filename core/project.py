@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator, Optional, Sequence
 
-import cv2
 import numpy as np
 
 from . import config
@@ -45,6 +44,7 @@ from .errors import ScreenTimeError
 from .features import FeatureSet, extract_features
 from .hashing import file_sha256
 from .labels import LabelSet, read_labels_csv
+from .pictures import Thumbnails
 from .progress import ProgressCallback, report
 from .smoothing import Smoothing
 from .timeline import Timeline
@@ -790,11 +790,9 @@ def make_thumbs(video: Path, every: float, cache: FeatureCache, sha256: str) -> 
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".thumbs.", dir=final.parent))
     try:
-        for s in SampleReader(video, every):
-            th = max(1, round(s.frame.shape[0] * config.THUMB_WIDTH / s.frame.shape[1]))
-            small = cv2.resize(s.frame, (config.THUMB_WIDTH, th), interpolation=cv2.INTER_AREA)
-            cv2.imwrite(str(tmp / f"{s.index:06d}.jpg"), cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
-                        [cv2.IMWRITE_JPEG_QUALITY, 85])
+        thumbnails = Thumbnails()
+        for index, _, _, frame in SampleReader(video, every).decoded():
+            thumbnails.write(frame, tmp / f"{index:06d}.jpg")
         os.rename(tmp, final)
     finally:
         if tmp.exists():

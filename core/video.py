@@ -285,6 +285,17 @@ class SampleReader:
         return need
 
     def __iter__(self) -> Iterator[Sample]:
+        last: Optional[av.VideoFrame] = None
+        rgb = np.zeros((0, 0, 3), np.uint8)
+        for index, time_s, frame_time_s, frame in self.decoded():
+            if frame is not last:  # a held frame is converted once, and its moments share the array
+                rgb, last = frame.to_ndarray(format="rgb24"), frame
+            yield Sample(index=index, time_s=time_s, frame_time_s=frame_time_s, frame=rgb)
+
+    def decoded(self) -> Iterator[tuple[int, float, float, av.VideoFrame]]:
+        """``(index, time_s, frame_time_s, frame)`` for every moment, with the decoder's own frame (YUV, not
+        converted): the same object for each moment a frame is held over. For callers that scale frames
+        themselves (:mod:`core.pictures`) instead of taking full-size RGB."""
         info = self.info
         name = info.path.name
         interval = info.frame_interval_s
@@ -327,12 +338,9 @@ class SampleReader:
                     known = tick is not None and float((tick - base) * tb) > pts
                     pts = float((tick - base) * tb) if known else pts + interval if n > 1 else 0.0
                     until = after.get(tick, pts + last_delta) if known else pts + interval
-                    frame: Optional[np.ndarray] = None
                     # Moments this frame is on screen for (and any a skipped or missing frame left behind).
                     while k * self.every < until - eps:
-                        if frame is None:
-                            frame = av_frame.to_ndarray(format="rgb24")
-                        yield Sample(index=k, time_s=k * self.every, frame_time_s=pts, frame=frame)
+                        yield k, k * self.every, pts, av_frame
                         k += 1
                         report(self.progress, "decode", k, total)
         except av.error.FFmpegError:

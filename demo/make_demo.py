@@ -1,6 +1,6 @@
 """Regenerate the bundled demo project from the film.
 
-    python demo/make_demo.py [--film /work/shared/data/big_buck_bunny_720p.mp4]
+    python demo/make_demo.py [--film /work/shared/data/big_buck_bunny_720p.mp4] [--keep-clip]
 
 Writes, next to this script:
 
@@ -56,12 +56,15 @@ def write_labels(truth: Path, out: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--film", type=Path, default=FILM)
+    ap.add_argument("--keep-clip", action="store_true",
+                    help="keep the committed bbb_demo.mp4 and redo only the labels, features and model")
     args = ap.parse_args()
     import core
     from core.project import trainable_labels
 
     clip = HERE / "bbb_demo.mp4"
-    cut_clip(args.film, clip)
+    if not (args.keep_clip and clip.is_file()):
+        cut_clip(args.film, clip)
     write_labels(ROOT / "benchmarks" / "bbb_truth.csv", HERE / "labels.csv")
     with tempfile.TemporaryDirectory() as tmp:
         fs = core.extract_features(clip, 1.0, cache=core.FeatureCache(Path(tmp)), keep_thumbs=False,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from core.errors import VideoError
+from core.pictures import Scaler
 from core.prefetch import FramePrefetcher
 from core.video import SampleReader, probe_video
 from synth import make_video
@@ -19,8 +19,8 @@ SIZE = (32, 48)  # height, width
 
 
 def _in_place(path: Path, every: float) -> list[tuple[float, np.ndarray]]:
-    return [(s.time_s, cv2.resize(s.frame, (SIZE[1], SIZE[0]), interpolation=cv2.INTER_AREA))
-            for s in SampleReader(path, every)]
+    to_input = Scaler(SIZE)
+    return [(t, to_input(frame)) for _, t, _, frame in SampleReader(path, every).decoded()]
 
 
 def test_the_child_process_gives_the_frames_of_sampling_in_place(two_video: Path, tmp_path: Path) -> None:
@@ -46,11 +46,14 @@ def test_relative_paths_are_the_callers(two_video: Path, tmp_path: Path, monkeyp
     assert len(list((tmp_path / "thumbs").glob("*.jpg"))) == 60
 
 
-def test_held_frames_come_without_pixels(vfr_video: Path) -> None:
-    with FramePrefetcher(probe_video(vfr_video), 0.25, SIZE) as frames:
+def test_held_frames_come_without_pixels_and_keep_their_thumbnail(vfr_video: Path, tmp_path: Path) -> None:
+    with FramePrefetcher(probe_video(vfr_video), 0.25, SIZE, thumbs=tmp_path) as frames:
         got = dict(frames)
     assert len(got) == 80
     assert got[8.0] is not None and got[8.25] is None  # 2 fps part: 8.25 shows the frame of 8.0 again
+    assert len(list(tmp_path.glob("*.jpg"))) == 80  # every moment has its evidence picture
+    assert (tmp_path / "000033.jpg").read_bytes() == (tmp_path / "000032.jpg").read_bytes()
+    assert (tmp_path / "000034.jpg").read_bytes() != (tmp_path / "000033.jpg").read_bytes()
 
 
 @pytest.mark.parametrize("refusal", [OSError("no processes in this sandbox"),
