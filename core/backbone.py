@@ -192,7 +192,8 @@ class VGG16Backbone:
         self.key = f"{self.name}-{self.weights}-{spec.tag}"
         pooling = spec.pooling
 
-        @tf.function(reduce_retracing=True)
+        # One graph for every batch size: the last, shorter batch of a video costs no second tracing.
+        @tf.function(input_signature=[tf.TensorSpec((None, h, w, 3), tf.float32)])
         def _run(x: Any) -> Any:
             maps = self._model(x, training=False)
             if not isinstance(maps, (list, tuple)):
