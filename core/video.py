@@ -246,8 +246,9 @@ class SampleReader:
     files. Frames whose interval holds no moment are never converted. Those that no other frame refers to
     (most B-frames) are not decoded at all, nor are those after the last needed frame of a GOP when the next
     GOP starts with an IDR picture (nothing after it refers back): at 1 sample per second Big Buck Bunny
-    decodes 6,881 of its 14,315 frames, with the same samples as a decoder that reads every frame. After a complete iteration, ``end_s`` is the measured end of the video (last
-    timestamp + the last frame interval) and ``frames_decoded`` counts the frames the decoder produced.
+    decodes 6,881 of its 14,315 frames, with the same samples as a decoder that reads every frame. After a
+    complete iteration, ``end_s`` is the measured end of the video (last timestamp + the last frame
+    interval) and ``frames_decoded`` counts the frames the decoder produced.
 
     >>> reader = SampleReader("clip.mp4", every=1.0)   # doctest: +SKIP
     >>> [s.time_s for s in reader][:3]                 # doctest: +SKIP
@@ -351,8 +352,10 @@ class SampleReader:
             self.frames_decoded = n
         if n == 0:
             raise VideoError(f"{name} contains no video frames we can decode: {_FFMPEG_HINT}.")
-        # The last frame may be one that was not decoded (nothing refers to it): the first pass knows the end.
-        end = max(until, seconds[-1] + last_delta) if ticks else until
+        # The last frames may not have been decoded (no moment needs them and nothing refers to them): when
+        # every moment up to the end the first pass found was given, that is the end.
+        full = seconds[-1] + last_delta if ticks else until
+        end = max(until, full) if k * self.every >= full - eps else until
         if info.duration_s > 0 and end < TRUNCATED_SHARE * info.duration_s - interval:
             raise VideoError(
                 f"{name} ends at {end:.1f} s although its header says {info.duration_s:.1f} s: the file is "
