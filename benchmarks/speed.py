@@ -123,11 +123,10 @@ def predict_cli(video: Path, model: Path, out: Path, cache: Path) -> tuple[float
     return float(secs), max(int(rss_kb), peak_kb) / 1024, report
 
 
-def tutorial_way(video: Path, backbone, workdir: Path) -> float:
+def tutorial_way(video: Path, backbone, workdir: Path) -> None:
     """The tutorial: save each sampled frame as a JPEG, then read every file back, resize and predict."""
     import cv2
 
-    t = time.perf_counter()
     cap = cv2.VideoCapture(str(video))
     fps = cap.get(cv2.CAP_PROP_FPS)
     frame_id = 0
@@ -152,7 +151,6 @@ def tutorial_way(video: Path, backbone, workdir: Path) -> float:
             batch = []
     if batch:
         backbone.embed(np.stack(batch))
-    return time.perf_counter() - t
 
 
 _AS_PROGRAM = {
@@ -176,7 +174,7 @@ def tutorial_cli(video: Path, workdir: Path, way: str = "fast") -> float:
     return float(line[0].split()[1])
 
 
-def tutorial_faithful(video: Path, workdir: Path, weights_from) -> float:
+def tutorial_faithful(video: Path, workdir: Path, weights_from) -> None:
     """The tutorial's own code path: OpenCV writes every sampled frame (``frameId % floor(frameRate)``) as a
     JPEG; matplotlib reads the files back; scikit-image resizes them to 224x224 (``preserve_range``);
     ``preprocess_input``; ``VGG16(include_top=False).predict`` (Keras, float32). Weights are copied from our
@@ -189,7 +187,6 @@ def tutorial_faithful(video: Path, workdir: Path, weights_from) -> float:
     from keras.applications.imagenet_utils import preprocess_input
     from skimage.transform import resize
 
-    t = time.perf_counter()
     cap = cv2.VideoCapture(str(video))
     frame_rate = cap.get(5)
     names = []
@@ -211,7 +208,6 @@ def tutorial_faithful(video: Path, workdir: Path, weights_from) -> float:
         if layer.get_weights():
             layer.set_weights(weights_from.get_layer(layer.name).get_weights())
     base.predict(X, verbose=0)
-    return time.perf_counter() - t
 
 
 def main() -> None:
