@@ -122,8 +122,9 @@ class FramePrefetcher:
 
     Decoding starts at construction. Frames are RGB uint8 scaled to ``size`` (height, width) by
     :class:`~core.pictures.Scaler`; with ``thumbs``, a JPEG thumbnail of each moment is written there. After
-    the iteration, ``end_s`` is the measured end of the video. Use it as a context manager: leaving early stops the decoder.
-    Errors of the video are raised as :class:`~core.errors.VideoError`, as :class:`SampleReader` raises them.
+    the iteration, ``end_s`` is the measured end of the video. Use it as a context manager: leaving early
+    stops the decoder. Errors of the video are raised as :class:`~core.errors.VideoError`, as
+    :class:`SampleReader` raises them.
 
     >>> with FramePrefetcher(probe_video("clip.mp4"), 1.0, (224, 224)) as frames:   # doctest: +SKIP
     ...     times = [t for t, _ in frames]

@@ -195,9 +195,12 @@ class _Packets:
     presentation order), the timestamps in decode order, and where in that order a clean GOP starts (a
     keyframe that no later frame decodes across, with no frame shown before it)."""
 
-    ticks: list[int]
     order: list[Optional[int]]
     clean: list[int]
+
+    @property
+    def ticks(self) -> list[int]:
+        return sorted({t for t in self.order if t is not None})
 
     def droppable(self, need: set[int]) -> set[int]:
         """Timestamps of packets that need not reach the decoder: the ones after the last needed frame of a
@@ -234,7 +237,7 @@ def _scan_packets(path: Path) -> _Packets:
         # Frames shown before the keyframe but decoded after it (an open GOP) refer to the GOP before.
         if ok and first is not None and all(t is not None and t > first for t in order[start + 1:end]):
             clean.append(start)
-    return _Packets(sorted({t for t in order if t is not None}), order, clean)
+    return _Packets(order, clean)
 
 
 class SampleReader:
@@ -352,10 +355,11 @@ class SampleReader:
             self.frames_decoded = n
         if n == 0:
             raise VideoError(f"{name} contains no video frames we can decode: {_FFMPEG_HINT}.")
+        end = until
         # The last frames may not have been decoded (no moment needs them and nothing refers to them): when
         # every moment up to the end the first pass found was given, that is the end.
-        full = seconds[-1] + last_delta if ticks else until
-        end = max(until, full) if k * self.every >= full - eps else until
+        if ticks and k * self.every >= seconds[-1] + last_delta - eps:
+            end = max(until, seconds[-1] + last_delta)
         if info.duration_s > 0 and end < TRUNCATED_SHARE * info.duration_s - interval:
             raise VideoError(
                 f"{name} ends at {end:.1f} s although its header says {info.duration_s:.1f} s: the file is "
