@@ -2,7 +2,7 @@
 
     python -m streamlit run app.py
 
-Pages live in ``pages/``; every page calls ``core/`` (the project store is ``core/project.py``).
+Pages live in ``pages/`` (their list is ``pages/common.py``'s ``PAGES``); every page calls ``core/``.
 """
 
 from __future__ import annotations
@@ -13,15 +13,8 @@ from pages import common
 
 st.set_page_config(page_title="Screen Time", page_icon="🎬", layout="wide")
 
-PAGES = {
-    "Your video": [
-        st.Page("pages/video.py", title="Video", icon=":material/movie:", url_path="video", default=True),
-        st.Page("pages/label.py", title="Label", icon=":material/label:", url_path="label"),
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-        st.Page("pages/results.py", title="Results", icon=":material/bar_chart:", url_path="results"),
-        st.Page("pages/people.py", title="People", icon=":material/face:", url_path="people"),
-    ],
-}
+PAGES = {"Your video": [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=i == 0)
+                        for i, p in enumerate(common.PAGES)]}
 
 st.session_state["_in_app"] = True
 common.sidebar_projects()

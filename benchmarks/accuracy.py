@@ -29,17 +29,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 VIDEO = Path("/work/shared/data/big_buck_bunny_720p.mp4")
 TRUTH = ROOT / "benchmarks" / "bbb_truth.csv"
@@ -202,7 +200,8 @@ def markdown(summ: dict[str, Any], names: Sequence[str]) -> str:
         for b, d in by_b.items():
             cells = [f"{d[n]['f1'][0]:.3f} ± {d[n]['f1'][1]:.3f} ({d[n]['precision'][0]:.2f} / "
                      f"{d[n]['recall'][0]:.2f})" for n in names]
-            lines.append(f"| {b} | " + " | ".join(cells) + f" | {d['macro']['f1'][0]:.3f} ± {d['macro']['f1'][1]:.3f} |")
+            macro = d["macro"]["f1"]
+            lines.append(f"| {b} | " + " | ".join(cells) + f" | {macro[0]:.3f} ± {macro[1]:.3f} |")
         lines += ["", f"#### {strategy}: screen-time error, seconds (percent of true), mean ± std over seeds", "",
                   "| labels | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
         for b, d in by_b.items():
@@ -329,7 +328,8 @@ def _grid(X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str],
 def _table(title: str, res: dict[str, dict[int, list[dict[str, Any]]]], names: Sequence[str]) -> str:
     budgets = sorted({b for v in res.values() for b in v})
     lines = [f"#### {title}", "", "| variant | " + " | ".join(f"macro F1 @{b}" for b in budgets)
-             + " | " + " | ".join(f"mean abs err % @{b}" for b in budgets) + " |", "|---" * (1 + 2 * len(budgets)) + "|"]
+             + " | " + " | ".join(f"mean abs err % @{b}" for b in budgets) + " |",
+             "|---" * (1 + 2 * len(budgets)) + "|"]
     for name, by_b in res.items():
         f1 = [np.array([np.mean([r[n]["f1"] for n in names]) for r in by_b[b]]) for b in budgets]
         er = [np.mean([np.mean([abs(r[n]["error_pct"]) for n in names]) for r in by_b[b]]) for b in budgets]
@@ -390,7 +390,8 @@ def ablations(seeds: int = 5, weights: Optional[str] = "hed") -> str:
     sm = {"none": ("0.5", Smoothing(0, 0, 0)), "bridge 2 s + min 2 s (old default)": ("0.5", Smoothing(2, 2, 0)),
           "bridge 3 s + min 3 s": ("0.5", Smoothing(3, 3, 0)), "two-state model, 2.5 s": ("0.5", Smoothing(0, 0, 2.5)),
           "two-state model, 5 s (default)": ("0.5", Smoothing(0, 0, 5.0)),
-          "two-state model, 10 s": ("0.5", Smoothing(0, 0, 10.0)), "two-state model, 20 s": ("0.5", Smoothing(0, 0, 20.0)),
+          "two-state model, 10 s": ("0.5", Smoothing(0, 0, 10.0)),
+          "two-state model, 20 s": ("0.5", Smoothing(0, 0, 20.0)),
           "two-state model 5 s + bridge 2 s + min 2 s": ("0.5", Smoothing(2, 2, 5.0)),
           "threshold: F1-best on out-of-fold probabilities": ("f1", Smoothing(0, 0, 5.0)),
           "threshold: out-of-fold count matches labels": ("count", Smoothing(0, 0, 5.0))}

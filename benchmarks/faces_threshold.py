@@ -13,16 +13,13 @@ distances between faces of one person and of different people.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from core.faces.cluster import cluster_faces, is_sharp, pairwise  # noqa: E402
-from core.faces.detect import DetectorSettings  # noqa: E402
-from core.faces.store import compute_faces  # noqa: E402
+from core.faces.cluster import cluster_faces, is_sharp, pairwise
+from core.faces.detect import DetectorSettings
+from core.faces.store import compute_faces
 
 CLIP = Path(__file__).resolve().parents[1] / "tests" / "data" / "short_hamilton_clip.mp4"
 
@@ -31,8 +28,8 @@ def identities(times: np.ndarray, boxes: np.ndarray) -> list[str]:
     """The true person of each face, from its shot and (audience shot) its place in the frame."""
     out: list[str] = []
     audience: list[tuple[str, float, float]] = []
-    for t, (l, tp, r, b) in zip(times, boxes):
-        cx, cy = (l + r) / 2, (tp + b) / 2
+    for t, (left, tp, r, b) in zip(times, boxes):
+        cx, cy = (left + r) / 2, (tp + b) / 2
         if t < 0.667:
             out.append("Lin" if cx > 320 else "Alex")
         elif t < 2.736:
@@ -86,7 +83,7 @@ def main() -> None:
         if len(s) and len(o):
             print(f"{label}: same person {len(s)} pairs, distance median {np.median(s):.2f}, max {s.max():.2f}; "
                   f"different people {len(o)} pairs, min {o.min():.2f}, median {np.median(o):.2f}")
-    print("\n| threshold | pair precision | pair recall | groups (true: %d) |" % len(set(truth)))
+    print(f"\n| threshold | pair precision | pair recall | groups (true: {len(set(truth))}) |")
     print("| --- | --- | --- | --- |")
     for th in (0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65):
         labels = cluster_faces(faces.embeddings, faces.face_sample, th, is_sharp(faces.sharpness))

@@ -15,7 +15,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Optional, Protocol
 
 import numpy as np
 
@@ -216,7 +216,3 @@ class VGG16Backbone:
         if batch.ndim != 4 or tuple(batch.shape[1:3]) != tuple(self.input_size):
             raise ValueError(f"expected (N, {self.input_size[0]}, {self.input_size[1]}, 3), got {batch.shape}")
         return np.asarray(self._run(self.preprocess(batch)), dtype=np.float32)
-
-
-def describe(backbones: Sequence[Backbone]) -> list[str]:
-    return [b.key for b in backbones]

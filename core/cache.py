@@ -14,15 +14,15 @@ Layout under the cache folder (``$SCREENTIME_CACHE``)::
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
 from . import config
+from .atomic import atomic_dir
 
 #: 2: frames are scaled to the network's input by FFmpeg (``core.pictures.SCALING``); format-1 entries, made
 #: from frames scaled by OpenCV, are computed again.
@@ -31,27 +31,6 @@ FORMAT = 2
 
 def every_tag(every: float) -> str:
     return f"every-{float(every):g}s"
-
-
-def atomic_dir(final: Path, fill: Any) -> bool:
-    """Create ``final`` by filling a temporary sibling folder with ``fill(tmp)`` and renaming it.
-
-    Returns False (and discards the work) when another process created ``final`` first.
-    """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    try:
-        fill(tmp)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if final.exists():
-                return False
-            raise
-        return True
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def read_entry(d: Path, arrays_name: str, sha256: str, fmt: int, keys: Optional[Sequence[str]] = None
@@ -99,15 +78,15 @@ class FeatureCache:
         entry = read_entry(self.entry_dir(sha256, every, backbone_key), "features.npz", sha256, FORMAT, arrays)
         if entry is None:
             return None
-        meta, arrays = entry
-        return {"meta": meta, **arrays}
+        meta, found = entry
+        return {"meta": meta, **found}
 
     def store(self, sha256: str, every: float, backbone_key: str, meta: dict[str, Any],
               arrays: dict[str, np.ndarray]) -> Path:
         final = self.entry_dir(sha256, every, backbone_key)
 
         def fill(tmp: Path) -> None:
-            np.savez(tmp / "features.npz", **arrays)
+            np.savez(tmp / "features.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub: positional arrays
             (tmp / "meta.json").write_text(json.dumps({"format": FORMAT, **meta}, indent=1))
 
         if final.exists():

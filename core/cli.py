@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional
 
 from . import config
 from ._version import __version__
@@ -34,6 +35,40 @@ class _TerminalProgress:
         if total and done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
+
+def every_arg(text: str) -> float:
+    """``--every``: seconds between sampled moments, within the bounds the dashboard offers."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not config.EVERY_MIN_S <= value <= config.EVERY_MAX_S:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"choose a step between {config.EVERY_MIN_S:g} and "
+                                         f"{config.EVERY_MAX_S:g} seconds, not {text}")
+    return value
+
+
+def duration_arg(text: str) -> float:
+    """A smoothing duration: zero or more seconds (finite)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"a duration is zero or more seconds, not {text}")
+    return value
+
+
+def positive_arg(text: str) -> float:
+    """A positive, finite number (a distance threshold)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"it must be a positive number, not {text}")
+    return value
 
 
 def _smoothing(args: argparse.Namespace) -> Smoothing:
@@ -97,18 +132,18 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def _add_common(p: argparse.ArgumentParser, every_default: Optional[float] = config.EVERY_S) -> None:
-    p.add_argument("--every", type=float, default=every_default, metavar="S",
+    p.add_argument("--every", type=every_arg, default=every_default, metavar="S",
                    help="seconds between sampled moments (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
 
 
 def _add_smoothing(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--typical-run", type=float, default=config.TYPICAL_RUN_S, metavar="S",
+    p.add_argument("--typical-run", type=duration_arg, default=config.TYPICAL_RUN_S, metavar="S",
                    help="how long a character typically stays on or off screen; unsure moments follow their "
                         "neighbours accordingly (0: off; default: %(default)s)")
-    p.add_argument("--bridge-gaps", type=float, default=config.BRIDGE_GAPS_S, metavar="S",
+    p.add_argument("--bridge-gaps", type=duration_arg, default=config.BRIDGE_GAPS_S, metavar="S",
                    help="bridge gaps shorter than S seconds (default: %(default)s)")
-    p.add_argument("--min-appearance", type=float, default=config.MIN_APPEARANCE_S, metavar="S",
+    p.add_argument("--min-appearance", type=duration_arg, default=config.MIN_APPEARANCE_S, metavar="S",
                    help="ignore appearances shorter than S seconds (default: %(default)s)")
 
 
@@ -120,7 +155,8 @@ def _add_model_choice(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core", description="Screen Time: who is on screen, and for how long.")
+    parser = argparse.ArgumentParser(prog="python -m core",
+                                     description="Screen Time: who is on screen, and for how long.")
     parser.add_argument("--version", action="version", version=f"screentime {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -166,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins() -> list[Callable[[Any], None]]:
     """Subcommands that live with their feature (faces)."""
-    out = []
+    out: list[Callable[[Any], None]] = []
     try:
         from .faces.cli import register
     except ImportError:

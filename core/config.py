@@ -41,6 +41,18 @@ MIN_APPEARANCE_S: float = 0.0
 #: "Smoothing"). 0 turns the model off.
 TYPICAL_RUN_S: float = 5.0
 
+#: Fewest labelled moments a character needs with them on screen, and as many without, before a model can
+#: learn them: a yes/no model needs both answers, and validation needs each in more than one fold.
+MIN_LABELS_EACH: int = 2
+
+#: Most characters one model (and one dashboard project) follows.
+MAX_CHARACTERS: int = 20
+
+#: Seconds between sampled moments that we accept (the dashboard's slider and the command line alike): below
+#: 0.1 s a film becomes tens of thousands of frames; above 60 s screen times are too coarse to mean much.
+EVERY_MIN_S: float = 0.1
+EVERY_MAX_S: float = 60.0
+
 #: Cross-validation folds of contiguous time blocks.
 CV_FOLDS: int = 5
 

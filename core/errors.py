@@ -28,5 +28,9 @@ class BackboneError(ScreenTimeError):
     """The feature network cannot be built (no weights available)."""
 
 
+class ProjectError(ScreenTimeError):
+    """Something the user asked of a project cannot be done; the message says what to do instead."""
+
+
 class Cancelled(ScreenTimeError):
     """A progress callback asked the running job to stop."""

@@ -50,7 +50,7 @@ def read_timeline_csv(path: os.PathLike[str] | str) -> LabelSet:
             times.append(float(r[0]))
             vals.append([int(float(r[i])) for i in keep])
         except (ValueError, IndexError):
-            raise LabelError(f"Line {line} of {p.name} is malformed: write the timeline again with predict.")
+            raise LabelError(f"Line {line} of {p.name} is malformed: write the timeline again with predict.") from None
     return LabelSet(np.asarray(times, float), names, np.asarray(vals, np.uint8).reshape(len(times), len(names)))
 
 
@@ -92,7 +92,8 @@ def evaluate_files(pred_csv: os.PathLike[str] | str, truth_csv: os.PathLike[str]
 
 def format_table(rows: list[CharacterEvaluation]) -> str:
     """A plain text table for the terminal."""
-    head = f"{'character':<16}{'precision':>10}{'recall':>8}{'F1':>7}{'true s':>9}{'pred s':>9}{'error s':>9}{'error %':>9}"
+    head = (f"{'character':<16}{'precision':>10}{'recall':>8}{'F1':>7}{'true s':>9}{'pred s':>9}{'error s':>9}"
+            f"{'error %':>9}")
     lines = [head]
     for r in rows:
         s = r.scores

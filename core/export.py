@@ -10,21 +10,17 @@ import csv
 import io
 import json
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from ._version import __version__
+from .atomic import write_text
 from .timeline import Timeline, mmss
 
 FILES = ("timeline.csv", "screen_time.csv", "segments.csv", "report.json", "screen_time.srt")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _csv(write_rows: Callable[[Any], None]) -> str:
@@ -135,6 +131,6 @@ def write_outputs(tl: Timeline, out_dir: os.PathLike[str] | str, meta: Mapping[s
     }
     paths = {}
     for name, text in texts.items():
-        _atomic_write(out / name, text)
+        write_text(out / name, text)
         paths[name] = out / name
     return paths

@@ -20,10 +20,12 @@ import numpy as np
 
 from . import config
 from ._version import __version__
+from .atomic import atomic_dir
 from .backbone import HED, IMAGENET, FeatureSpec, resolve_weights
 from .cache import FeatureCache
+from .errors import BackboneError
 from .hashing import file_sha256
-from .pictures import SCALING
+from .pictures import SCALING, Thumbnails
 from .prefetch import FramePrefetcher
 from .progress import ProgressCallback, report
 from .video import SampleReader, VideoInfo, probe_video
@@ -92,6 +94,37 @@ class VGG16Factory:
 
 _default_factory = VGG16Factory()
 
+#: Backbone families by name: the first part of a backbone key ("vgg16-hed-bsds500-..." is a "vgg16" key).
+#: A new feature network registers its factory here (:func:`register_backbone`); a project then uses it by
+#: that name (its ``backbone`` setting), and every key it makes starts with that name.
+_FACTORIES: dict[str, BackboneFactory] = {"vgg16": _default_factory}
+
+
+def register_backbone(family: str, factory: BackboneFactory) -> None:
+    """Make ``factory`` available under ``family`` (a name without dashes, e.g. ``"efficientnet"``)."""
+    if not family or "-" in family:
+        raise ValueError(f"a backbone family is a name without dashes, got {family!r}")
+    _FACTORIES[family] = factory
+
+
+def backbone_family(key: str) -> str:
+    """The family of a backbone key.
+
+    >>> backbone_family("vgg16-hed-bsds500-block5_conv3-avg-224x224")
+    'vgg16'
+    """
+    return key.split("-", 1)[0]
+
+
+def backbone_factory(family: str = "vgg16") -> BackboneFactory:
+    """The registered factory of a backbone family; :class:`BackboneError` for an unknown one."""
+    try:
+        return _FACTORIES[family]
+    except KeyError:
+        known = ", ".join(sorted(_FACTORIES))
+        raise BackboneError(f"There is no feature network called {family!r} here (known: {known}): "
+                            "choose one of those, or install the package that provides it.") from None
+
 
 def _from_cache(entry: dict[str, Any], info: VideoInfo, thumbs: Optional[Path]) -> FeatureSet:
     m = entry["meta"]
@@ -99,6 +132,45 @@ def _from_cache(entry: dict[str, Any], info: VideoInfo, thumbs: Optional[Path]) 
                       duration_s=float(m["duration_s"]), every=float(m["every"]), backbone=m["backbone"],
                       weights=m["weights"], times=entry["times"], features=entry["features"], computed=0,
                       thumbs_dir=thumbs)
+
+
+def _embed_all(frames: FramePrefetcher, backbone: Any, total: int, progress: Optional[ProgressCallback]
+               ) -> tuple[list[float], np.ndarray, int]:
+    """Embed every moment the prefetcher yields, in batches of :data:`core.config.BATCH_SIZE`; a held frame
+    (None) takes the features of the frame before it. Returns the times, the features and how many frames
+    the network embedded."""
+    times: list[float] = []
+    rows: list[Optional[np.ndarray]] = []
+    batch: list[np.ndarray] = []
+    batch_slots: list[int] = []
+    embedded = 0
+
+    def flush() -> None:
+        nonlocal embedded
+        if batch:
+            out = backbone.embed(np.stack(batch))
+            embedded += len(batch)
+            for slot, row in zip(batch_slots, out):
+                rows[slot] = row
+            batch.clear()
+            batch_slots.clear()
+
+    for t, img in frames:
+        times.append(t)
+        rows.append(None)
+        if img is not None:
+            batch.append(img)
+            batch_slots.append(len(rows) - 1)
+            if len(batch) == config.BATCH_SIZE:
+                flush()
+                report(progress, "features", len(times), max(total, len(times)))
+    flush()
+    report(progress, "features", len(times), len(times))
+    filled: list[np.ndarray] = []
+    for row in rows:
+        filled.append(row if row is not None else filled[-1])
+    features = np.stack(filled).astype(np.float32) if filled else np.zeros((0, backbone.dim), np.float32)
+    return times, features, embedded
 
 
 def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_S,
@@ -129,7 +201,6 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
 
     start = time.perf_counter()
     total = SampleReader(info.path, every, info).expected_samples()
-    h, w = spec.input_size
     thumb_tmp: Optional[Path] = None
     if keep_thumbs and not have_thumbs:
         thumbs.parent.mkdir(parents=True, exist_ok=True)
@@ -137,51 +208,23 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
 
     # Decoding starts before the network loads (several seconds of TensorFlow start-up), so the first
     # frames wait in the queue when the network is ready.
-    frames = FramePrefetcher(info, every, (h, w), thumb_tmp)
-    times: list[float] = []
-    rows: list[Optional[np.ndarray]] = []
-    batch: list[np.ndarray] = []
-    batch_slots: list[int] = []
-    embedded = [0]
-
-    def flush() -> None:
-        if batch:
-            out = backbone.embed(np.stack(batch))
-            embedded[0] += len(batch)
-            for slot, row in zip(batch_slots, out):
-                rows[slot] = row
-            batch.clear()
-            batch_slots.clear()
-
+    frames = FramePrefetcher(info, every, spec.input_size, thumb_tmp)
     try:
         with frames:
             report(progress, "loading network", 0, 0)
             backbone = backbone_factory(spec, weights)
-            if tuple(backbone.input_size) != (h, w):
-                raise ValueError(f"the backbone takes {backbone.input_size} frames but the spec says {(h, w)}")
-            for t, img in frames:
-                times.append(t)
-                rows.append(None)
-                if img is not None:
-                    batch.append(img)
-                    batch_slots.append(len(rows) - 1)
-                    if len(batch) == config.BATCH_SIZE:
-                        flush()
-                        report(progress, "features", len(times), max(total, len(times)))
-            flush()
-            report(progress, "features", len(times), len(times))
+            if tuple(backbone.input_size) != tuple(spec.input_size):
+                raise ValueError(f"the backbone takes {backbone.input_size} frames but the spec says "
+                                 f"{spec.input_size}")
+            times, features, embedded = _embed_all(frames, backbone, total, progress)
     except BaseException:
         if thumb_tmp is not None:
             shutil.rmtree(thumb_tmp, ignore_errors=True)
         raise
-    for i, row in enumerate(rows):  # held frames take the features of the frame before them
-        if row is None:
-            rows[i] = rows[i - 1]
-    features = np.stack(rows).astype(np.float32) if rows else np.zeros((0, backbone.dim), np.float32)
     assert frames.end_s is not None
     fs = FeatureSet(video=info.path, video_sha256=sha, fps=info.fps, duration_s=frames.end_s, every=float(every),
                     backbone=backbone.key, weights=backbone.weights, times=np.asarray(times, np.float64),
-                    features=features, computed=embedded[0],
+                    features=features, computed=embedded,
                     seconds=time.perf_counter() - start)
     meta = {"video_sha256": sha, "fps": str(info.fps), "duration_s": fs.duration_s, "every": fs.every,
             "backbone": fs.backbone, "weights": fs.weights, "frames": len(fs), "scaling": SCALING,
@@ -193,3 +236,17 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
         except OSError:
             shutil.rmtree(thumb_tmp, ignore_errors=True)
     return FeatureSet(**{**fs.__dict__, "thumbs_dir": thumbs if thumbs.is_dir() else None})
+
+
+def make_thumbs(video: Path, every: float, cache: FeatureCache, sha256: str) -> Path:
+    """Write the thumbnails of the sampled moments of a video into the cache, as :func:`extract_features`
+    does, for features that were computed elsewhere (the bundled demo's)."""
+    final = cache.thumbs_dir(sha256, every)
+    if not final.is_dir():
+        def fill(tmp: Path) -> None:
+            thumbnails = Thumbnails()
+            for index, _, _, frame in SampleReader(video, every).decoded():
+                thumbnails.write(frame, tmp / f"{index:06d}.jpg")
+
+        atomic_dir(final, fill)
+    return final

@@ -1,15 +1,20 @@
-"""The jobs the command line and the dashboard run: train, predict, analyze.
+"""The jobs the command line and the dashboard run: one orchestration layer over the stages.
 
 Each job is one function that wires the stages together (video -> features -> labels/model -> timeline ->
-report) and reports progress through a callback.
+report) and reports progress through a callback. On files (the command line): :func:`train`,
+:func:`predict`, :func:`analyze`. On a dashboard project (:class:`core.project.Project`, which only stores):
+:func:`sample_video`, :func:`train_project`, :func:`predict_project`, :func:`project_timeline`,
+:func:`project_record`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -17,13 +22,16 @@ from . import config
 from .backbone import FeatureSpec, parse_key
 from .cache import FeatureCache
 from .classifier import ScreenTimeClassifier
-from .errors import LabelError, ModelError
+from .errors import LabelError, ModelError, ProjectError
 from .export import write_outputs
-from .features import FeatureSet, extract_features
-from .labels import LabelSet, read_labels_csv
+from .features import BackboneFactory, FeatureSet, backbone_factory, backbone_family, extract_features
+from .labels import ENOUGH_RULE, LabelSet, read_labels_csv, trainable_labels
 from .progress import ProgressCallback, report
+from .project import ModelRecord, Project, Video
+from .report import RunRecord, VideoRef
 from .smoothing import Smoothing, smooth_probs
 from .timeline import Timeline
+from .validation import wrong_frames
 from .video import probe_video
 
 PathLike = os.PathLike[str] | str
@@ -56,7 +64,8 @@ def _labels(labels: LabelSet | PathLike) -> LabelSet:
 def spec_of(meta: dict[str, Any]) -> FeatureSpec:
     """The feature spec stored with a model."""
     s = meta["features"]
-    return FeatureSpec(tuple(s["layers"]), s["pooling"], tuple(s["input_size"]))  # type: ignore[arg-type]
+    h, w = (int(v) for v in s["input_size"])
+    return FeatureSpec(tuple(s["layers"]), s["pooling"], (h, w))
 
 
 def training_matrix(pairs: Sequence[tuple[FeatureSet, LabelSet]], names: Sequence[str]
@@ -124,40 +133,27 @@ def train(video: PathLike, labels: LabelSet | PathLike, model_dir: Optional[Path
     return train_model([(fs, lab)], model_dir, kind, spec, progress)
 
 
-def make_timeline(fs: FeatureSet, probs: np.ndarray, names: Sequence[str], thresholds: np.ndarray,
-                  smoothing: Smoothing) -> Timeline:
+def make_timeline(times: np.ndarray, every: float, duration_s: float, probs: np.ndarray, names: Sequence[str],
+                  thresholds: np.ndarray, smoothing: Smoothing) -> Timeline:
     """Probabilities into a timeline: the two-state model and the plain rules of ``smoothing``
     (:func:`core.smoothing.smooth_probs`). Cheap: the dashboard calls it on every slider move."""
-    present = smooth_probs(np.asarray(probs), np.asarray(thresholds), fs.every, smoothing)
-    return Timeline(fs.times, fs.every, fs.duration_s, tuple(names), present, np.asarray(probs, np.float32))
+    present = smooth_probs(np.asarray(probs), np.asarray(thresholds), every, smoothing)
+    return Timeline(np.asarray(times, np.float64), float(every), float(duration_s), tuple(names), present,
+                    np.asarray(probs, np.float32))
 
 
-def report_meta(fs: FeatureSet, clf: ScreenTimeClassifier, smoothing: Smoothing,
-                model_dir: Optional[Path]) -> dict[str, Any]:
-    """What report.json says about how its figures were made."""
-    return {
-        "video": {"path": str(fs.video), "name": fs.video.name, "sha256": fs.video_sha256,
-                  "duration_s": round(fs.duration_s, 3), "fps": str(fs.fps), "fps_float": float(fs.fps)},
-        "every_s": fs.every,
-        "backbone": fs.backbone,
-        "weights": fs.weights,
-        "features_computed": fs.computed,
-        "model": {"dir": str(model_dir) if model_dir else None, "kind": clf.kind_, "characters": list(clf.names_),
-                  "thresholds": [float(t) for t in clf.thresholds_], "trained_on": clf.n_train_,
-                  "validation": {n: {"precision": s.precision, "recall": s.recall, "f1": s.f1, "support": s.support}
-                                 for n, s in clf.cv_scores_.items()},
-                  "validation_macro_f1_by_kind": clf.cv_by_kind_},
-        "smoothing": {"typical_run_s": smoothing.typical_run_s, "bridge_gaps_s": smoothing.bridge_gaps_s,
-                      "min_appearance_s": smoothing.min_appearance_s, "in_words": smoothing.describe()},
-    }
+def video_ref(fs: FeatureSet) -> VideoRef:
+    return VideoRef(fs.video, fs.video_sha256, fs.duration_s, fs.fps)
 
 
 def predict_features(fs: FeatureSet, clf: ScreenTimeClassifier, smoothing: Smoothing = Smoothing(),
                      model_dir: Optional[Path] = None, out_dir: Optional[PathLike] = None) -> PredictResult:
     """Timeline (and, with ``out_dir``, the result files) from features already extracted."""
     probs = clf.predict_proba(fs.features)
-    tl = make_timeline(fs, probs, clf.names_, clf.thresholds_, smoothing)
-    meta = report_meta(fs, clf, smoothing, model_dir)
+    tl = make_timeline(fs.times, fs.every, fs.duration_s, probs, clf.names_, clf.thresholds_, smoothing)
+    record = RunRecord.characters(video_ref(fs), fs.every, fs.backbone, fs.weights, clf, smoothing, model_dir,
+                                  fs.computed)
+    meta = record.to_dict()
     files = write_outputs(tl, out_dir, meta) if out_dir is not None else {}
     return PredictResult(tl, fs, meta, files)
 
@@ -188,3 +184,130 @@ def analyze(video: PathLike, labels: LabelSet | PathLike, out_dir: PathLike, eve
     model_dir = Path(out_dir) / "model"
     res = train(video, labels, model_dir, every, weights, kind, cache=cache, progress=progress)
     return predict_features(res.features[0], res.classifier, smoothing, model_dir, out_dir)
+
+
+# ---- jobs on a dashboard project --------------------------------------------------------------------------
+def project_features(project: Project, exclude: Optional[int] = None
+                     ) -> tuple[BackboneFactory, FeatureSpec, Optional[str]]:
+    """Which features a project's videos get. Videos of one project share one model, so they must share one
+    kind of features: a new video takes the backbone of the project's first featurised video (the demo's HED
+    features stay HED even where ImageNet weights could be downloaded); a project without one uses its
+    ``backbone`` setting (default ``vgg16``) with the default spec and weights."""
+    for v in project.videos():
+        if v.backbone and v.id != exclude:
+            parsed = parse_key(v.backbone)
+            weights, spec = parsed if parsed is not None else (None, FeatureSpec())
+            return backbone_factory(backbone_family(v.backbone)), spec, weights
+    return backbone_factory(project.get_setting("backbone", "vgg16") or "vgg16"), FeatureSpec(), None
+
+
+def check_every(every: float) -> float:
+    """A sampling step in the accepted range (:data:`core.config.EVERY_MIN_S` to ``EVERY_MAX_S``)."""
+    if not config.EVERY_MIN_S <= every <= config.EVERY_MAX_S:  # also false for nan
+        raise ProjectError(f"Choose a sampling step between {config.EVERY_MIN_S:g} and {config.EVERY_MAX_S:g} "
+                           "seconds.")
+    return float(every)
+
+
+def sample_video(project: Project, video_id: int, every: float, progress: Optional[ProgressCallback] = None,
+                 factory: Optional[BackboneFactory] = None) -> FeatureSet:
+    """Sample a project's video every ``every`` seconds and compute (or reuse) its features; the video is
+    then marked as sampled. ``factory`` overrides the project's backbone (see :func:`project_features`)."""
+    v = project.video(video_id)
+    check_every(every)
+    chosen, spec, weights = project_features(project, exclude=video_id)
+    fs = extract_features(project.video_path(v), every, spec, weights, cache=project.cache, progress=progress,
+                          backbone_factory=factory or chosen)
+    project.mark_sampled(video_id, fs.every, fs.backbone, len(fs))
+    return fs
+
+
+def training_pairs(project: Project) -> tuple[list[tuple[FeatureSet, LabelSet, Video]], list[str]]:
+    """Per sampled video with labels: its features and labels restricted to the characters that have
+    enough examples over all videos; and the names left out."""
+    if not project.characters():
+        raise ProjectError("Add the characters you want to follow on the Label page first.")
+    found = []
+    for v in project.videos():
+        fs = project.features(v)
+        lab = project.label_set(v.id) if fs is not None else None
+        if fs is not None and lab is not None and len(lab):
+            found.append((fs, lab, v))
+    if not found:
+        raise ProjectError("No labelled moments yet: sample a video on the Video page, then tick who is "
+                           "visible in some frames on the Label page.")
+    allv = np.concatenate([lab.values for _, lab, _ in found])
+    usable, skipped = trainable_labels(LabelSet(np.zeros(len(allv)), found[0][1].names, allv))
+    if not usable.names:
+        raise ProjectError(f"Every character needs {ENOUGH_RULE}: label a few more frames.")
+    keep = [found[0][1].names.index(n) for n in usable.names]
+    return [(fs, LabelSet(lab.times, usable.names, lab.values[:, keep]), v) for fs, lab, v in found], skipped
+
+
+def train_project(project: Project, progress: Optional[ProgressCallback] = None) -> ModelRecord:
+    """Train on every labelled moment of the project, then predict every sampled video (no network)."""
+    pairs, skipped = training_pairs(project)
+    model_dir = project.new_model_dir()
+    try:
+        res = train_model([(fs, lab) for fs, lab, _ in pairs], model_dir, progress=progress)
+    except BaseException:
+        shutil.rmtree(model_dir, ignore_errors=True)
+        raise
+    clf = res.classifier
+    wrong = None
+    if clf.oof_proba_ is not None:
+        moments: list[tuple[int, float]] = []
+        truth = []
+        for fs, lab, v in pairs:
+            idx, vals = lab.align(fs.times, fs.every)
+            moments += [(v.id, float(fs.times[i])) for i in idx]
+            truth.append(vals)
+        wrong = wrong_frames(clf.oof_proba_, np.concatenate(truth), clf.thresholds_, clf.names_, moments)
+    m = project.add_model(model_dir, clf, skipped, res.n_labelled, wrong if wrong is not None else [])
+    predict_project(project, m, clf)
+    return m
+
+
+def add_model_folder(project: Project, src_dir: Path, skipped: Sequence[str] = ()) -> ModelRecord:
+    """Copy a saved model folder into the project (the demo's), and predict every sampled video."""
+    clf, _ = ScreenTimeClassifier.load(src_dir)
+    model_dir = project.new_model_dir()
+    for f in ("model.json", "weights.npz"):
+        shutil.copy2(Path(src_dir) / f, model_dir / f)
+    m = project.add_model(model_dir, clf, skipped, clf.n_train_, None)
+    predict_project(project, m, clf)
+    return m
+
+
+def predict_project(project: Project, m: ModelRecord, clf: Optional[ScreenTimeClassifier] = None) -> int:
+    """Store the model's probabilities for every sampled video that has none yet; returns how many."""
+    clf = clf or project.classifier(m)
+    have = project.runs_of(m.id)
+    backbone = project.model_backbone(m)
+    done = 0
+    for v in project.videos():
+        fs = project.features(v) if v.id not in have else None
+        if fs is not None and fs.backbone == backbone:
+            project.add_run(m.id, v.id, fs, clf.predict_proba(fs.features), clf)
+            done += 1
+    return done
+
+
+def project_timeline(project: Project, m: ModelRecord, v: Video, smoothing: Smoothing) -> Optional[Timeline]:
+    """Timeline of a video from its stored probabilities (cheap: no features, no prediction); None when the
+    model has not measured it."""
+    run = project.run_probs(m.id, v.id)
+    if run is None:
+        return None
+    return make_timeline(run["times"], float(run["every"]), float(run["duration_s"]), run["probs"],
+                         [str(n) for n in run["names"]], run["thresholds"], smoothing)
+
+
+def project_record(project: Project, m: ModelRecord, v: Video, smoothing: Smoothing) -> RunRecord:
+    """How a project's result for one video was made, for its report (the same keys as the command line's)."""
+    s = project.sampling(v)
+    if s is None:
+        raise ProjectError(f"{v.name} has not been sampled: sample it on the Video page first.")
+    return RunRecord.characters(VideoRef(project.video_path(v), v.sha256, s.duration_s, s.fps), s.every,
+                                s.backbone, s.weights, project.classifier(m), smoothing, m.dir,
+                                project=project.name)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
+from . import config
 from .errors import LabelError
 
 NOBODY = ("none", "nobody", "")
@@ -44,7 +45,7 @@ class LabelSet:
         return int(self.times.shape[0])
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[float, Sequence[str]]], names: Sequence[str]) -> "LabelSet":
+    def from_rows(cls, rows: Iterable[tuple[float, Sequence[str]]], names: Sequence[str]) -> LabelSet:
         """From ``(time_s, [names present])`` pairs; names outside ``names`` are an error.
 
         >>> LabelSet.from_rows([(0, ["Tom"]), (1, [])], ["Tom", "Jerry"]).values.tolist()
@@ -84,11 +85,44 @@ class LabelSet:
         return keys, self.values[[chosen[int(k)] for k in keys]]
 
 
+#: The rule of :data:`core.config.MIN_LABELS_EACH` in words, for every message that states it.
+ENOUGH_RULE = (f"at least {config.MIN_LABELS_EACH} labelled frames where they are visible and "
+               f"{config.MIN_LABELS_EACH} where they are not")
+
+
+def has_enough(present: int, total: int) -> bool:
+    """Whether a character with ``present`` of ``total`` labelled moments on screen can be learned.
+
+    >>> has_enough(2, 4), has_enough(2, 3), has_enough(1, 10)
+    (True, False, False)
+    """
+    return present >= config.MIN_LABELS_EACH and total - present >= config.MIN_LABELS_EACH
+
+
+def trainable_labels(labels: LabelSet) -> tuple[LabelSet, list[str]]:
+    """The labels of the characters that :func:`has_enough` examples, and the names left out (they need
+    more labels before a model can learn them).
+
+    >>> ls = LabelSet.from_rows([(0, ["A"]), (1, ["A", "B"]), (2, []), (3, [])], ["A", "B"])
+    >>> trainable_labels(ls)[0].names, trainable_labels(ls)[1]
+    (('A',), ['B'])
+    """
+    keep: list[int] = []
+    skipped: list[int] = []
+    for j in range(len(labels.names)):
+        pos = int(labels.values[:, j].sum()) if len(labels) else 0
+        (keep if has_enough(pos, len(labels)) else skipped).append(j)
+    cols = np.asarray(keep, np.int64)
+    return (LabelSet(labels.times, tuple(labels.names[j] for j in keep), labels.values[:, cols], labels.lines),
+            [labels.names[j] for j in skipped])
+
+
 def _parse_time(raw: str, line: int) -> float:
     try:
         t = float(raw.strip())
     except ValueError:
-        raise LabelError(f"Line {line}: the time {raw.strip()!r} is not a number of seconds; write it like 12 or 12.5.")
+        raise LabelError(f"Line {line}: the time {raw.strip()!r} is not a number of seconds; "
+                         "write it like 12 or 12.5.") from None
     if not np.isfinite(t) or t < 0:
         raise LabelError(f"Line {line}: the time {raw.strip()!r} must be zero or more seconds.")
     return t
@@ -115,7 +149,7 @@ def read_labels_csv(path: os.PathLike[str] | str) -> LabelSet:
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise LabelError(f"{p.name} is not a text CSV file: save the labels as CSV (UTF-8) and try again.")
+        raise LabelError(f"{p.name} is not a text CSV file: save the labels as CSV (UTF-8) and try again.") from None
     rows = list(csv.reader(text.splitlines()))
     if not rows or not any(c.strip() for c in rows[0]):
         raise LabelError(f"{p.name} is empty: its first line must be a header such as time_s,Tom,Jerry.")
@@ -124,31 +158,42 @@ def read_labels_csv(path: os.PathLike[str] | str) -> LabelSet:
         raise LabelError(f"Line 1 of {p.name} must start with time_s, then the character names (or 'label').")
     if len(header) < 2:
         raise LabelError(f"Line 1 of {p.name} names no character: write time_s,Name1,Name2,... or time_s,label.")
-    single = len(header) == 2 and header[1].lower() == "label"
     body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
+    if len(header) == 2 and header[1].lower() == "label":
+        return _single_label_rows(body, p.name)
+    return _flag_rows(header, body, p.name)
+
+
+def _single_label_rows(body: list[tuple[int, list[str]]], file: str) -> LabelSet:
+    """The ``time_s,label`` form: one name (or none) per row."""
     times: list[float] = []
     lines: list[int] = []
-    if single:
-        labels: list[str] = []
-        for line, r in body:
-            if len(r) != 2:
-                raise LabelError(f"Line {line}: expected 2 values (time_s,label), found {len(r)}.")
-            times.append(_parse_time(r[0], line))
-            labels.append(r[1].strip())
-            lines.append(line)
-        names = sorted({lab for lab in labels if lab.lower() not in NOBODY})
-        if not names:
-            raise LabelError(f"{p.name} names no character: every row says none.")
-        vals = np.zeros((len(labels), len(names)), np.uint8)
-        for i, lab in enumerate(labels):
-            if lab.lower() not in NOBODY:
-                vals[i, names.index(lab)] = 1
-        return LabelSet(np.asarray(times, np.float64), tuple(names), vals, tuple(lines))
+    labels: list[str] = []
+    for line, r in body:
+        if len(r) != 2:
+            raise LabelError(f"Line {line}: expected 2 values (time_s,label), found {len(r)}.")
+        times.append(_parse_time(r[0], line))
+        labels.append(r[1].strip())
+        lines.append(line)
+    names = sorted({lab for lab in labels if lab.lower() not in NOBODY})
+    if not names:
+        raise LabelError(f"{file} names no character: every row says none.")
+    vals = np.zeros((len(labels), len(names)), np.uint8)
+    for i, lab in enumerate(labels):
+        if lab.lower() not in NOBODY:
+            vals[i, names.index(lab)] = 1
+    return LabelSet(np.asarray(times, np.float64), tuple(names), vals, tuple(lines))
+
+
+def _flag_rows(header: list[str], body: list[tuple[int, list[str]]], file: str) -> LabelSet:
+    """The ``time_s,Name1,Name2,...`` form with 0/1 values."""
     names = header[1:]
     if any(not n for n in names):
-        raise LabelError(f"Line 1 of {p.name} has an empty column name: give every character a name.")
+        raise LabelError(f"Line 1 of {file} has an empty column name: give every character a name.")
     if len(set(names)) != len(names):
-        raise LabelError(f"Line 1 of {p.name} names a character twice: each column needs its own name.")
+        raise LabelError(f"Line 1 of {file} names a character twice: each column needs its own name.")
+    times: list[float] = []
+    lines: list[int] = []
     vals_list: list[list[int]] = []
     for line, r in body:
         if len(r) != len(header):

@@ -18,9 +18,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any, Iterator, Optional
+from typing import IO, Any, Optional
 
 import cv2
 import numpy as np
@@ -59,7 +60,7 @@ def _produce(info: VideoInfo, every: float, size: tuple[int, int], thumbs: Optio
         out.put(exc)
 
 
-def _drain(q: "queue.Queue[Any]", worker: threading.Thread) -> None:
+def _drain(q: queue.Queue[Any], worker: threading.Thread) -> None:
     """Empty the queue until the worker ends (it may wait for room to put one more item)."""
     while worker.is_alive():
         try:
@@ -102,7 +103,8 @@ def _child(job: dict[str, Any], fd: int) -> None:
                     return
                 pipe.write((b"F" if img is not None else b"S") + _TIME.pack(t))
                 if img is not None:
-                    pipe.write(memoryview(np.ascontiguousarray(img)).cast("B"))
+                    pixels = memoryview(np.ascontiguousarray(img)).cast("B")  # type: ignore[arg-type]  # a buffer
+                    pipe.write(pixels)
         except BrokenPipeError:  # the parent stopped reading: stop decoding
             stop.set()
             _drain(q, worker)
@@ -154,7 +156,7 @@ class FramePrefetcher:
         read_fd, write_fd = os.pipe()
         root = str(Path(__file__).resolve().parent.parent)  # so the child finds this package wherever it lives
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in close(), with the pipe)
         try:
             self._proc = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(job), str(write_fd)],
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
@@ -212,7 +214,7 @@ class FramePrefetcher:
         self._pipe.close()
         self._stderr.close()
 
-    def __enter__(self) -> "FramePrefetcher":
+    def __enter__(self) -> FramePrefetcher:
         return self
 
     def __exit__(self, *exc: object) -> None:

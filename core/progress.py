@@ -7,7 +7,8 @@ done and how many there are in all (``total`` may be 0 when unknown). To cancel 
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 ProgressCallback = Callable[[str, int, int], None]
 

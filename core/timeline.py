@@ -132,6 +132,3 @@ class Timeline:
         return [Together(self.names[i], self.names[j],
                          round(float(np.sum(w[self.present[:, i] & self.present[:, j]])), 3))
                 for i, j in combinations(range(len(self.names)), 2)]
-
-    def with_present(self, present: np.ndarray) -> "Timeline":
-        return Timeline(self.times, self.every, self.duration_s, self.names, np.asarray(present, bool), self.probs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,3 +59,36 @@ def scores(character: str, truth: np.ndarray, pred: np.ndarray) -> Scores:
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return Scores(character, round(precision, 4), round(recall, 4), round(f1, 4), int(t.sum()), tp, fp, fn)
+
+
+@dataclass(frozen=True)
+class WrongFrame:
+    """A labelled moment the model got wrong in validation (it never saw that moment while learning)."""
+
+    video_id: int
+    time_s: float
+    character: str
+    labelled_present: bool
+    probability: float
+
+
+def wrong_frames(oof_proba: np.ndarray, truth: np.ndarray, thresholds: np.ndarray, names: Sequence[str],
+                 moments: Sequence[tuple[int, float]]) -> list[WrongFrame]:
+    """Every (moment, character) whose out-of-fold answer disagrees with its label, surest mistakes first.
+
+    ``oof_proba`` and ``truth`` are (N, C); ``moments`` gives each row's (video id, time in seconds).
+
+    >>> w = wrong_frames(np.array([[0.9, 0.2], [0.4, 0.7]]), np.array([[1, 1], [0, 1]]), np.array([0.5, 0.5]),
+    ...                  ["Tom", "Jerry"], [(1, 0.0), (1, 1.0)])
+    >>> [(x.time_s, x.character, x.labelled_present, x.probability) for x in w]
+    [(0.0, 'Jerry', True, 0.2)]
+    """
+    P = np.asarray(oof_proba, float)
+    T = np.asarray(truth).astype(bool)
+    if P.shape != T.shape or P.shape != (len(moments), len(names)):
+        raise ValueError(f"oof_proba and truth must be ({len(moments)}, {len(names)}), got {P.shape} and {T.shape}")
+    thr = np.asarray(thresholds, float)
+    out = [WrongFrame(int(moments[i][0]), float(moments[i][1]), names[j], bool(T[i, j]), round(float(P[i, j]), 3))
+           for i, j in zip(*np.nonzero((thr[None, :] <= P) != T))]
+    out.sort(key=lambda w: -abs(w.probability - 0.5))
+    return out

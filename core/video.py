@@ -9,11 +9,13 @@ video is never held in memory.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import av
 import cv2
@@ -21,10 +23,10 @@ import numpy as np
 
 from . import config
 
-try:  # OpenCV may have been imported before core set its log level: silence it here too
+# OpenCV may have been imported before core set its log level: silence it here too (builds without the
+# logging module have nothing to silence).
+with contextlib.suppress(AttributeError):
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-except AttributeError:  # pragma: no cover - builds without the logging module
-    pass
 from .errors import VideoError
 from .progress import ProgressCallback, report
 
@@ -97,12 +99,24 @@ def _as_fraction(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
+def unreadable(name: str) -> VideoError:
+    """The one sentence for a file that no decoder can open."""
+    return VideoError(f"{name} is not a video we can read: it is not a video, or it is incomplete (an "
+                      f"interrupted download or copy) or damaged; use the complete file or {_FFMPEG_HINT}.")
+
+
+def check_size(size: int, name: str) -> None:
+    """Refuse a video larger than :data:`core.config.MAX_VIDEO_BYTES` (files on disk and uploads alike)."""
+    if size > config.MAX_VIDEO_BYTES:
+        gib = config.MAX_VIDEO_BYTES / 1024**3
+        raise VideoError(f"{name} is larger than {gib:.0f} GiB: cut it into shorter parts and add them one by one.")
+
+
 def _open(path: Path) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
-        raise VideoError(f"{path.name} is not a video we can read: it is not a video, or it is incomplete (an "
-                         f"interrupted download or copy) or damaged; use the complete file or {_FFMPEG_HINT}.")
+        raise unreadable(path.name)
     return cap
 
 
@@ -116,9 +130,7 @@ def check_file(path: os.PathLike[str] | str) -> Path:
     size = p.stat().st_size
     if size == 0:
         raise VideoError(f"{p.name} is empty (0 bytes): choose the complete video file.")
-    if size > config.MAX_VIDEO_BYTES:
-        gib = config.MAX_VIDEO_BYTES / 1024**3
-        raise VideoError(f"{p.name} is larger than {gib:.0f} GiB: cut it into shorter parts and add them one by one.")
+    check_size(size, p.name)
     return p
 
 
@@ -290,7 +302,7 @@ class SampleReader:
 
     def __iter__(self) -> Iterator[Sample]:
         last: Optional[av.VideoFrame] = None
-        rgb = np.zeros((0, 0, 3), np.uint8)
+        rgb: np.ndarray = np.zeros((0, 0, 3), np.uint8)
         for index, time_s, frame_time_s, frame in self.decoded():
             if frame is not last:  # a held frame is converted once, and its moments share the array
                 rgb, last = frame.to_ndarray(format="rgb24"), frame
@@ -309,9 +321,7 @@ class SampleReader:
             container = av.open(str(info.path))
             stream = container.streams.video[0]
         except (av.error.FFmpegError, OSError, IndexError):
-            raise VideoError(f"{name} is not a video we can read: it is not a video, or it is incomplete (an "
-                             f"interrupted download or copy) or damaged; use the complete file or "
-                             f"{_FFMPEG_HINT}.") from None
+            raise unreadable(name) from None
         base = stream.start_time or 0
         tb = stream.time_base or Fraction(1, 1000)
         packets = _scan_packets(info.path)
@@ -340,8 +350,12 @@ class SampleReader:
                     tick = av_frame.pts
                     # Some files carry no usable timestamps: count frames at the nominal rate instead.
                     known = tick is not None and float((tick - base) * tb) > pts
-                    pts = float((tick - base) * tb) if known else pts + interval if n > 1 else 0.0
-                    until = after.get(tick, pts + last_delta) if known else pts + interval
+                    if tick is not None and known:
+                        pts = float((tick - base) * tb)
+                        until = after.get(tick, pts + last_delta)
+                    else:
+                        pts = pts + interval if n > 1 else 0.0
+                        until = pts + interval
                     # Moments this frame is on screen for (and any a skipped or missing frame left behind).
                     while k * self.every < until - eps:
                         yield k, k * self.every, pts, av_frame
@@ -385,8 +399,7 @@ def read_frame_at(path: os.PathLike[str] | str, time_s: float) -> np.ndarray:
                     break
                 shown = frame
     except (av.error.FFmpegError, OSError, IndexError):
-        raise VideoError(f"{p.name} is not a video we can read: it is not a video, or it is damaged; "
-                         f"{_FFMPEG_HINT}.") from None
+        raise unreadable(p.name) from None
     if shown is None:
         raise VideoError(f"No frame at {time_s:.1f} s in {p.name}: choose a time inside the video.")
     return shown.to_ndarray(format="rgb24")

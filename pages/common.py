@@ -1,4 +1,5 @@
-"""What every page shares: the open project, friendly errors, progress with time left, navigation hints.
+"""What every page shares: the page list, the open project, friendly errors, progress with time left, the
+one-heavy-job-per-server lock, navigation hints.
 
 Not a page itself (app.py's navigation does not list it).
 """
@@ -8,25 +9,57 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sys
+import threading
 import time
-from pathlib import Path
-from typing import Iterator, Optional
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # pages can also be run on their own (AppTest.from_file)
-    sys.path.insert(0, str(ROOT))
-
-from core import ScreenTimeError, Timeline, mmss  # noqa: E402
-from core.export import report_dict, screen_time_csv, segments_csv, srt  # noqa: E402
-from core.project import Project, Video, first_project, list_projects  # noqa: E402
+from core import ScreenTimeError, Timeline, mmss
+from core.demo import first_project
+from core.export import report_dict, screen_time_csv, segments_csv, srt
+from core.progress import ProgressCallback, report
+from core.project import Project, Video, list_projects
 
 log = logging.getLogger("screentime.dashboard")
 
-PAGE_PATHS = {"Video": "pages/video.py", "Label": "pages/label.py", "Train": "pages/train.py",
-              "Results": "pages/results.py"}
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page of the dashboard: the navigation (app.py) and the page links are made from this list."""
+
+    title: str
+    path: str
+    icon: str
+    url_path: str
+
+
+#: Every page, in the order of the navigation; the first is the default.
+PAGES = (
+    PageSpec("Video", "pages/video.py", ":material/movie:", "video"),
+    PageSpec("Label", "pages/label.py", ":material/label:", "label"),
+    PageSpec("Train", "pages/train.py", ":material/model_training:", "train"),
+    PageSpec("Results", "pages/results.py", ":material/bar_chart:", "results"),
+    PageSpec("People", "pages/people.py", ":material/face:", "people"),
+)
+PAGE_PATHS = {p.title: p.path for p in PAGES}
+
+#: One heavy job (sampling a video, finding faces) at a time per server process: two at once on 2 cores
+#: would each take twice as long and hold twice the memory. Others wait their turn (and may cancel).
+HEAVY_JOB = threading.Lock()
+
+
+@contextlib.contextmanager
+def heavy_job(progress: Optional[ProgressCallback] = None) -> Iterator[None]:
+    """Wait for the server's heavy-job lock (reporting "waiting", so the callback may cancel), hold it."""
+    while not HEAVY_JOB.acquire(timeout=0.5):
+        report(progress, "waiting", 0, 0)
+    try:
+        yield
+    finally:
+        HEAVY_JOB.release()
 UNEXPECTED = ("Something went wrong that Screen Time did not expect. Your labels are saved: reload the page "
               "and try again, and if it happens again, tell whoever set up Screen Time for you.")
 
@@ -86,17 +119,17 @@ def sidebar_projects() -> None:
                          on_change=_picked_project,
                          help="Everything you do is saved in the project at once. Several projects can live "
                               "side by side.")
-            with st.popover("New project", icon=":material/add:", width="stretch"):
-                with st.form("new_project", clear_on_submit=True, border=False):
-                    name = st.text_input("Name of the new project", placeholder="e.g. Season 1")
-                    if st.form_submit_button("Create project", type="primary"):
-                        with friendly("creating a project"):
-                            newp = Project.create(name)
-                            st.session_state["project"] = newp.slug
-                            st.session_state.pop("video_id", None)
-                            if _in_app():  # a new project starts with a video
-                                st.switch_page(PAGE_PATHS["Video"])
-                            st.rerun()
+            with st.popover("New project", icon=":material/add:", width="stretch"), \
+                    st.form("new_project", clear_on_submit=True, border=False):
+                name = st.text_input("Name of the new project", placeholder="e.g. Season 1")
+                if st.form_submit_button("Create project", type="primary"):
+                    with friendly("creating a project"):
+                        newp = Project.create(name)
+                        st.session_state["project"] = newp.slug
+                        st.session_state.pop("video_id", None)
+                        if _in_app():  # a new project starts with a video
+                            st.switch_page(PAGE_PATHS["Video"])
+                        st.rerun()
             if p.get_setting("demo") == "1":
                 st.caption("This demo uses a minute of *Big Buck Bunny* (c) 2008 Blender Foundation, "
                            "www.bigbuckbunny.org, CC-BY 3.0. Create a new project for your own videos.")
@@ -141,7 +174,7 @@ class Progress:
 
     STAGES = {"saving": "Saving the video", "loading network": "Getting the picture-recognition network ready",
               "features": "Looking at the frames", "decode": "Reading the video", "training": "Learning",
-              "waiting": "Waiting for another job on this computer to finish", "predicting": "Measuring"}
+              "waiting": "Waiting for another job on this computer to finish"}
 
     def __init__(self, title: str) -> None:
         self.bar = st.progress(0.0, text=title)
@@ -183,7 +216,7 @@ def no_project_videos(p: Project) -> None:
     next_step("Add a video on the Video page", "Video")
 
 
-def downloads(tl: Timeline, meta: dict, stem: str, key: str) -> None:
+def downloads(tl: Timeline, meta: dict[str, Any], stem: str, key: str) -> None:
     """The four download buttons of a timeline: screen time and appearances (CSV), report (JSON), subtitles."""
     st.subheader("Download")
     d1, d2, d3, d4 = st.columns(4)

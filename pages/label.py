@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import streamlit as st
 
-import numpy as np  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from core import read_frame_at  # noqa: E402
-from core.project import Character, Project, Video, suggest_moments  # noqa: E402
-from pages import common  # noqa: E402
+from core import read_frame_at
+from core.project import Character, Project, Video
+from core.suggest import suggest
+from pages import common
 
 NOBODY = "Nobody"
 PER_PAGE = 12
@@ -207,7 +204,7 @@ def suggested(p: Project, v: Video, times: np.ndarray, chars: list[Character],
         return
     labelled = np.array([_ms(t) in labels_ms for t in run["times"]], bool)
     k = st.slider("How many suggestions", 4, 24, PER_PAGE, step=4, key="n_suggest")
-    idx = suggest_moments(run["probs"], labelled, run["times"], k)
+    idx = suggest(run["probs"], labelled, run["times"], k)
     st.caption("These are the moments the model is least sure about, spread over the video. Ticking who is "
                "visible here teaches it the most; then train again.")
     grid(p, v, [float(run["times"][i]) for i in idx], chars, labels_ms, "sug", paged=False)

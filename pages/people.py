@@ -3,18 +3,15 @@ screen time. The work is done by core/faces/project_people.py; this page reads w
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from core import charts, mmss  # noqa: E402
-from core.faces.pipeline import PeopleResult, PersonView  # noqa: E402
-from core.faces.project_people import EVERY_CHOICES, PHOTO_EXTENSIONS, ProjectPeople, face_times  # noqa: E402
-from core.project import Video  # noqa: E402
-from pages import common  # noqa: E402
+from core import mmss
+from core.faces.pipeline import PeopleResult, PersonView
+from core.faces.project_people import EVERY_CHOICES, PHOTO_EXTENSIONS, ProjectPeople, face_times
+from core.project import Video
+from pages import charts, common
 
 DETECTOR_WORDS = {"hog+cnn": "Balanced (recommended)", "hog": "Fast: faces turned to the camera only",
                   "cnn": "Thorough: small and turned faces too, about 20 times slower"}
@@ -40,7 +37,8 @@ def find_ui(pp: ProjectPeople, v: Video, searched: bool) -> None:
         if st.button(label, type="primary", key="find_people", icon=":material/face:"):
             with st.status("Finding the people...", expanded=True) as status:
                 bar = FaceProgress("Starting...")
-                r = pp.find(v, every, detector, progress=bar)
+                with common.heavy_job(bar):
+                    r = pp.find(v, every, detector, progress=bar)
                 bar.done(f"Done: {len(r.faces)} faces in {len(r.faces.times)} frames.")
                 status.update(label="Done.", state="complete", expanded=False)
             n = len(r.people)
@@ -162,7 +160,8 @@ def results_ui(r: PeopleResult, v: Video) -> None:
     heat.update_traces(colorbar=dict(title="face seen", tickvals=[0, 1], ticktext=["no", "yes"]),
                        hovertemplate="<b>%{y}</b> at %{customdata}<br>face seen: %{z:.0f}<extra></extra>")
     st.plotly_chart(heat, key=f"people_heat_{v.id}", config={"displayModeBar": False})
-    common.downloads(tl, r.meta(), f"{Path(v.name).stem}_people", f"people_dl_{v.id}")
+    common.downloads(tl, r.record(common.project().name).to_dict(), f"{Path(v.name).stem}_people",
+                     f"people_dl_{v.id}")
 
 
 def people_ui() -> None:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from core import Smoothing, Timeline  # noqa: E402
-from core import charts  # noqa: E402
-from core.config import TYPICAL_RUN_S  # noqa: E402
-from core.project import ModelRecord, Project, Video  # noqa: E402
-from pages import common  # noqa: E402
+from core import Smoothing, Timeline, project_record, project_timeline
+from core.config import TYPICAL_RUN_S
+from core.project import ModelRecord, Project, Video
+from core.summary import evidence_times, totals, totals_csv
+from pages import charts, common
 
 ALL = "All videos"
 
@@ -48,22 +45,11 @@ def smoothing_ui(p: Project) -> Smoothing:
     return s
 
 
-def meta_for(p: Project, v: Video, m: ModelRecord, s: Smoothing) -> dict:
-    return {"project": p.name,
-            "video": {"name": v.name, "sha256": v.sha256, "duration_s": round(v.duration_s, 3), "fps": v.fps},
-            "every_s": v.every, "backbone": v.backbone,
-            "model": {"kind": m.kind, "characters": list(m.characters), "trained_on": m.n_labelled,
-                      "validation": {n: {"precision": sc.precision, "recall": sc.recall, "f1": sc.f1,
-                                         "support": sc.support} for n, sc in m.scores.items()}},
-            "smoothing": {"bridge_gaps_s": s.bridge_gaps_s, "min_appearance_s": s.min_appearance_s,
-                          "in_words": s.describe()}}
-
-
 def evidence_ui(p: Project, v: Video, tl: Timeline) -> None:
     st.subheader("Evidence")
     st.caption("A frame from each of the longest appearances, so you can check with your own eyes.")
     for name in tl.names:
-        ts = charts.evidence_times(tl, name)
+        ts = evidence_times(tl, name)
         st.markdown(f"**{name}**" + ("" if ts else " — not found on screen"))
         if ts:
             cols = st.columns(6)
@@ -90,11 +76,11 @@ def one_video(p: Project, v: Video, m: ModelRecord, tl: Timeline, s: Smoothing) 
         st.caption("Time two characters share the screen.")
         st.plotly_chart(charts.together_figure([tl]), key=f"together_{v.id}", config={"displayModeBar": False})
     evidence_ui(p, v, tl)
-    common.downloads(tl, meta_for(p, v, m, s), Path(v.name).stem, f"dl_{v.id}")
+    common.downloads(tl, project_record(p, m, v, s).to_dict(), Path(v.name).stem, f"dl_{v.id}")
 
 
 def all_videos(tls: dict[int, Timeline], videos: dict[int, Video]) -> None:
-    tot = charts.totals(list(tls.values()))
+    tot = totals(list(tls.values()))
     minutes = sum(tl.duration_s for tl in tls.values())
     st.subheader(f"Screen time over {len(tls)} videos ({common.mmss(minutes)} in all)")
     st.plotly_chart(charts.screen_time_bars(tot), key="bars_all", config={"displayModeBar": False})
@@ -104,7 +90,7 @@ def all_videos(tls: dict[int, Timeline], videos: dict[int, Video]) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     st.subheader("Who appears together")
     st.plotly_chart(charts.together_figure(list(tls.values())), key="together_all", config={"displayModeBar": False})
-    st.download_button("Totals (CSV)", charts.totals_csv(tot), "screen_time_totals.csv", "text/csv", key="dl_tot",
+    st.download_button("Totals (CSV)", totals_csv(tot), "screen_time_totals.csv", "text/csv", key="dl_tot",
                        icon=":material/download:")
 
 
@@ -120,7 +106,7 @@ def results_ui() -> None:
             return
         s = smoothing_ui(p)
         videos = {v.id: v for v in p.videos()}
-        tls = {vid: tl for vid in videos if (tl := p.timeline(m.id, vid, s)) is not None}
+        tls = {vid: tl for vid, v in videos.items() if (tl := project_timeline(p, m, v, s)) is not None}
         missing = [v.name for vid, v in videos.items() if vid not in tls]
         if missing:
             st.info("Not measured yet: " + ", ".join(missing) + ". Sample them on the Video page (and train again "

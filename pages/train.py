@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from core.project import ModelRecord, Project  # noqa: E402
-from core.validation import Scores  # noqa: E402
-from pages import common  # noqa: E402
+from core import train_project
+from core.labels import ENOUGH_RULE
+from core.project import ModelRecord, Project
+from core.validation import Scores
+from pages import common
 
 WRONG_SHOWN = 12
 
@@ -55,8 +53,8 @@ def report_ui(p: Project, m: ModelRecord) -> None:
                 c2.markdown(f"{verdict(s)}  \n<small>precision {s.precision:.0%} · recall {s.recall:.0%} · "
                             f"F1 {s.f1:.2f} · {s.support} frames with {name}</small>", unsafe_allow_html=True)
     if m.skipped:
-        st.warning("Not learned yet: " + ", ".join(m.skipped) + ". Each character needs at least 2 labelled frames "
-                   "where they are visible and 2 where they are not.", icon=":material/warning:")
+        st.warning("Not learned yet: " + ", ".join(m.skipped) + f". Each character needs {ENOUGH_RULE}.",
+                   icon=":material/warning:")
     if m.wrong is None:
         st.info("Press Train to see which labelled frames the model gets wrong.", icon=":material/info:")
     elif m.wrong:
@@ -75,10 +73,10 @@ def report_ui(p: Project, m: ModelRecord) -> None:
                 said = "missed" if w.labelled_present else "wrongly saw"
                 st.caption(f"**{common.thumb_caption(w.time_s)}**" + (f" · {v.name}" if len(videos) > 1 else "") +
                            f"  \nIt {said} **{w.character}** (sure {max(w.probability, 1 - w.probability):.0%})")
-                if st.button("Relabel", key=f"relabel_{k}", icon=":material/label:", on_click=_relabel,
-                             args=(w.video_id, w.time_s)):
-                    if st.session_state.get("_in_app"):
-                        st.switch_page(common.PAGE_PATHS["Label"])
+                clicked = st.button("Relabel", key=f"relabel_{k}", icon=":material/label:", on_click=_relabel,
+                                    args=(w.video_id, w.time_s))
+                if clicked and st.session_state.get("_in_app"):
+                    st.switch_page(common.PAGE_PATHS["Label"])
     else:
         st.success("In validation it got every labelled frame right.", icon=":material/target:")
 
@@ -97,7 +95,7 @@ def train_ui() -> None:
                     " · ".join(f"{n}: {k}" for n, k in counts.per_character.items()))
         if st.button("Train", type="primary", icon=":material/model_training:", key="train"):
             bar = common.Progress("Learning...")
-            m = p.train(progress=bar)
+            m = train_project(p, progress=bar)
             bar.done("Done.")
             st.session_state["trained_flash"] = m.id
             st.rerun()

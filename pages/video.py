@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import streamlit as st  # noqa: E402
-
-from core import mmss  # noqa: E402
-from core.project import VIDEO_EXTENSIONS  # noqa: E402
-from pages import common  # noqa: E402
+from core import mmss, predict_project, sample_video
+from core.project import VIDEO_EXTENSIONS, Project
+from pages import common
 
 FRAMES_PER_S = 6.0  # how fast this kind of computer looks at frames (VGG16 on 2 CPU cores)
 
 
-def upload_ui(p) -> None:
+def upload_ui(p: Project) -> None:
     n = st.session_state.setdefault("uploads", 0)
     up = st.file_uploader("Add a video to this project", type=list(VIDEO_EXTENSIONS), key=f"uploader_{n}",
                           help="MP4, MOV, MKV, AVI or WEBM, up to 4 GB. Episodes of one series can share a project.")
@@ -77,11 +72,12 @@ def video_ui() -> None:
             label = "Sample again" if moments is not None and v.every == every else "Sample"
             if st.button(label, type="primary", key="sample", icon=":material/play_arrow:"):
                 bar = common.Progress("Starting...")
-                fs = p.extract(v.id, every, progress=bar)
+                with common.heavy_job(bar):
+                    fs = sample_video(p, v.id, every, progress=bar)
                 bar.done(f"Done: {len(fs)} frames ready.")
                 m = p.latest_model()
                 if m is not None:
-                    p.predict_all(m.id)
+                    predict_project(p, m)
                 st.session_state["flash"] = (f"{v.name} is ready: {len(fs)} frames. "
                                              "Go to Label and tick who is visible in some of them.")
                 st.rerun()
@@ -91,14 +87,14 @@ def video_ui() -> None:
 
         with st.expander("All videos of this project"):
             rows = [{"Video": x.name, "Length": mmss(x.duration_s), "Frames": x.n_moments or 0,
-                     "Sampled": "every %g s" % x.every if x.every else "not yet"} for x in p.videos()]
+                     "Sampled": f"every {x.every:g} s" if x.every else "not yet"} for x in p.videos()]
             st.dataframe(rows, hide_index=True, width="stretch")
-            if st.checkbox(f"I want to remove {v.name} and its labels from this project", key="confirm_remove"):
-                if st.button("Remove this video", key="remove_video"):
-                    p.remove_video(v.id)
-                    st.session_state.pop("video_id", None)
-                    st.session_state["flash"] = f"Removed {v.name}."
-                    st.rerun()
+            sure = st.checkbox(f"I want to remove {v.name} and its labels from this project", key="confirm_remove")
+            if sure and st.button("Remove this video", key="remove_video"):
+                p.remove_video(v.id)
+                st.session_state.pop("video_id", None)
+                st.session_state["flash"] = f"Removed {v.name}."
+                st.rerun()
 
 
 video_ui()

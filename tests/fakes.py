@@ -1,7 +1,12 @@
-"""A stand-in feature network for tests of everything around VGG16 (cache, pipeline, classifier).
+"""The one stand-in feature network of the tests, for everything around VGG16 (cache, pipeline, classifier,
+dashboard).
 
-It is a real feature (mean colour in a 4x4 grid, 48 values) that finds the synthetic characters, and it
-counts every frame it embeds, so tests can check that nothing is embedded twice.
+Its features are real ones that find the synthetic characters of ``synth.py`` from a few labels: eight
+whole-frame colour statistics (how much of the frame is strongly red or strongly blue, whether any of it is,
+and the mean and spread of the colours). It counts every frame it embeds, so tests can check that nothing
+is embedded twice. ``conftest.py`` registers it as the backbone family ``colour``
+(:func:`core.features.register_backbone`), so a project whose ``backbone`` setting is ``colour`` samples
+with it and needs no TensorFlow.
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ import numpy as np
 
 from core.backbone import FeatureSpec
 
+FAMILY = "colour"
+KEY = "colour-test-32x32"
 
-class GridColour:
-    weights = "test-grid"
+
+class ColourBackbone:
+    weights = "test-colour"
+    key = KEY
+    dim = 8
 
     def __init__(self, spec: FeatureSpec, weights: Optional[str] = None, fail_after: Optional[int] = None) -> None:
         self.input_size = spec.input_size
-        self.dim = 48
-        self.key = "gridcolour-test-32x32"
         self.embedded = 0
         self.fail_after = fail_after
 
@@ -27,25 +35,28 @@ class GridColour:
         if self.fail_after is not None and self.embedded >= self.fail_after:
             raise KeyboardInterrupt("killed halfway")
         self.embedded += len(batch)
-        h, w = self.input_size
-        cells = batch.reshape(len(batch), 4, h // 4, 4, w // 4, 3).mean(axis=(2, 4))
-        return cells.reshape(len(batch), 48).astype(np.float32) / 255.0
+        x = batch.astype(np.float32)
+        r, g, b = x[..., 0], x[..., 1], x[..., 2]
+        red = ((r > 170) & (g < 90) & (b < 90)).mean(axis=(1, 2))
+        blue = ((b > 170) & (r < 90) & (g < 110)).mean(axis=(1, 2))
+        return np.stack([red * 10, blue * 10, r.mean((1, 2)) / 255, g.mean((1, 2)) / 255, b.mean((1, 2)) / 255,
+                         red > 0.002, blue > 0.002, x.std((1, 2, 3)) / 128], axis=1).astype(np.float32)
 
 
 class Factory:
-    """Backbone factory that remembers the backbones it built."""
+    """Backbone factory (:class:`core.features.BackboneFactory`) that remembers the backbones it built."""
 
     def __init__(self, fail_after: Optional[int] = None) -> None:
-        self.built: list[GridColour] = []
+        self.built: list[ColourBackbone] = []
         self.fail_after = fail_after
 
-    def __call__(self, spec: FeatureSpec, weights: Optional[str]) -> GridColour:
-        b = GridColour(spec, weights, self.fail_after)
+    def __call__(self, spec: FeatureSpec, weights: Optional[str]) -> ColourBackbone:
+        b = ColourBackbone(spec, weights, self.fail_after)
         self.built.append(b)
         return b
 
     def candidate_keys(self, spec: FeatureSpec, weights: Optional[str]) -> list[str]:
-        return ["gridcolour-test-32x32"]
+        return [KEY]
 
     @property
     def embedded(self) -> int:

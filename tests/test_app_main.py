@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
+from test_app_helpers import ROOT, dirs  # noqa: F401
 
 from core.project import Project, list_projects
-from test_app_helpers import ROOT, dirs  # noqa: F401
 
 APP = str(ROOT / "app.py")
 # The sidebar alone (AppTest drops a form's submit click when st.navigation reruns to its default page).
-SIDEBAR = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r})
+SIDEBAR = """
 import streamlit as st
 from pages import common
 common.sidebar_projects()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 from streamlit.testing.v1 import AppTest
-
-from core.project import Project, first_project
 from test_app_helpers import ROOT, dirs, sampled_project, synth_video  # noqa: F401
+
+from core import sample_video, train_project
+from core.demo import first_project
+from core.project import Project
 
 PAGE = str(ROOT / "pages" / "results.py")
 
@@ -67,8 +69,8 @@ def test_several_videos_totals(dirs):
     p, v1 = sampled_project(dirs)
     with open(synth_video(dirs, 20.0, "second.mp4"), "rb") as f:
         v2 = p.import_video(f, "episode 2.mp4")
-    p.extract(v2.id, 1.0)
-    p.train()
+    sample_video(p, v2.id, 1.0)
+    train_project(p)
     at = run(p.slug)
     assert not at.exception
     assert at.button_group(key="results_view").options == ["All videos", "synth.mp4", "episode 2.mp4"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
-
-from core.project import Project, first_project
 from test_app_helpers import ROOT, dirs, sampled_project  # noqa: F401
+
+from core.demo import first_project
+from core.project import Project
 
 PAGE = str(ROOT / "pages" / "train.py")
 

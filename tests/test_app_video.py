@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app_helpers import ROOT, colour_project, dirs, synth_video  # noqa: F401
 
 import core
 from core.project import Project
-from test_app_helpers import ROOT, dirs, synth_video  # noqa: F401
 
 PAGE = str(ROOT / "pages" / "video.py")
 
@@ -64,7 +64,7 @@ def test_truncated_and_huge_uploads(dirs, monkeypatch):
 
 
 def test_upload_with_hostile_name_then_sample(dirs):
-    p = Project.create("Mine")
+    p = colour_project("Mine")
     at = run(p.slug)
     at.file_uploader[0].upload("../../../evil.mp4", synth_video(dirs, 8.0).read_bytes(), "video/mp4")
     at.run()

@@ -22,9 +22,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from test_app_helpers import ROOT, SCHEDULE, truth
 from synth import make_video
+from test_app_helpers import ROOT, SCHEDULE, truth
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
@@ -35,8 +34,8 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SHOTS = ROOT / "docs" / "screenshots"
-FLAGS = ("--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-background-networking "
-         "--disable-component-update --disable-sync --no-first-run").split()
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
                                 reason="needs Debian's chromium and chromium-driver")
@@ -53,7 +52,7 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     port = free_port()
     env = {**os.environ, "SCREENTIME_DATA": str(tmp / "data"), "SCREENTIME_CACHE": str(tmp / "cache")}
-    log = open(tmp / "server.log", "wb")
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115  (the server writes to it until the fixture ends)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import cv2
 import pytest
-
 from conftest import ROOT, TWO_NAMES, TWO_SCHEDULE
-from core.smoothing import Smoothing
 from synth import make_video
+
+from core.smoothing import Smoothing
 
 EVERY = 1.0
 

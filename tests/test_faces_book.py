@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from faces_helpers import CLIP, REFS
 
 from core.faces import FaceError, PeopleBook, find_people
 from core.faces.pipeline import assemble
-from faces_helpers import CLIP, REFS
 
 
 @pytest.fixture(autouse=True)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faces_helpers import CLIP
 
 from core.faces import PeopleBook, models
 from core.faces.detect import DetectorSettings, detect_faces
 from core.faces.pipeline import assemble
 from core.faces.store import FaceSet
 from core.video import SampleReader, probe_video
-from faces_helpers import CLIP
 
 
 def test_detector_keys_name_every_setting() -> None:
@@ -31,7 +31,8 @@ def frames() -> dict[float, np.ndarray]:
     return {s.time_s: s.frame for s in SampleReader(info.path, 1.0, info) if s.time_s in (1.0, 3.0)}
 
 
-def test_the_cnn_looks_only_where_hog_saw_nobody(frames: dict[float, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cnn_looks_only_where_hog_saw_nobody(frames: dict[float, np.ndarray],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[int, int]] = []
     real = models.cnn_detector()
 

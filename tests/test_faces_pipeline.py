@@ -9,13 +9,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from faces_helpers import CLIP, DATA, REFS
 
+from core.cli import main as cli_main
 from core.evaluate import evaluate_files
 from core.faces import PeopleBook, find_people, write_people_outputs
 from core.faces.cluster import is_sharp
-from core.faces.__main__ import main
 from core.faces.pipeline import safe_name, write_gallery
-from faces_helpers import CLIP, DATA, REFS
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +76,8 @@ def test_hamilton_cnn_keeps_the_blurred_audience_out_of_alex_lacamoires_group(tm
 
 def test_cli_writes_the_core_files_and_a_gallery(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code = main([str(CLIP), "--out", str(out), "--quiet", "--ref", f"Lin-Manuel Miranda={DATA / 'lin-manuel-miranda.png'}",
+    code = cli_main(["faces", str(CLIP), "--out", str(out), "--quiet",
+                     "--ref", f"Lin-Manuel Miranda={DATA / 'lin-manuel-miranda.png'}",
                  "--ref", f"Alex Lacamoire={DATA / 'alex-lacamoire.png'}"])
     assert code == 0
     with open(out / "screen_time.csv") as f:
@@ -85,7 +86,7 @@ def test_cli_writes_the_core_files_and_a_gallery(tmp_path: Path) -> None:
     report = json.loads((out / "report.json").read_text())
     assert report["detector"] == "hog-640px-up1+cnn-320px-up0" and report["embedding_model"] == "dlib-resnet-v1-5pt"
     assert report["clustering"]["blur_sharpness"] == 20.0
-    assert report["clustering"]["threshold"] == 0.6 and report["every"] == 1.0
+    assert report["clustering"]["threshold"] == 0.6 and report["every_s"] == 1.0 and report["mode"] == "faces"
     assert report["video"]["sha256"] and report["unsure"][0]["seen_at_s"] == [8.0]
     gallery = sorted(p.relative_to(out).as_posix() for p in (out / "gallery").rglob("*.jpg"))
     assert gallery == (["gallery/Alex Lacamoire/01.jpg"] + [f"gallery/Lin-Manuel Miranda/0{k}.jpg" for k in range(1, 6)]
@@ -95,10 +96,11 @@ def test_cli_writes_the_core_files_and_a_gallery(tmp_path: Path) -> None:
 
 
 def test_cli_error_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert cli_main(["faces", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: There is no file at") and "Traceback" not in err
-    assert main([str(CLIP), "--out", str(tmp_path / "o"), "--quiet", "--ref", f"Nobody={DATA / 'hamilton_truth.csv'}"]) == 2
+    assert err.count("\n") == 1 and err.startswith("Error: There is no file at") and "Traceback" not in err
+    assert cli_main(["faces", str(CLIP), "--out", str(tmp_path / "o"), "--quiet",
+                     "--ref", f"Nobody={DATA / 'hamilton_truth.csv'}"]) == 2
     assert "not an image" in capsys.readouterr().err
 
 
@@ -121,7 +123,7 @@ def test_video_without_faces_gives_an_empty_valid_result(tmp_path: Path) -> None
     out = write_people_outputs(r, tmp_path / "out")
     assert (tmp_path / "out" / "screen_time.csv").read_text() == "character,seconds,percent,appearances\n"
     assert json.loads(out["report.json"].read_text())["faces_found"] == 0
-    assert main([str(video), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
+    assert cli_main(["faces", str(video), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
 
 
 def test_names_never_escape_the_output_folder(tmp_path: Path) -> None:

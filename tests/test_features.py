@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import Factory
+from synth import make_video
 
 from core.backbone import FeatureSpec
 from core.cache import FeatureCache
 from core.errors import VideoError
 from core.features import extract_features
-from fakes import Factory
-from synth import make_video
 
 SPEC = FeatureSpec(input_size=(32, 32))
 
@@ -28,7 +28,7 @@ def test_each_moment_is_embedded_once_and_cached(tmp_path: Path, two_video: Path
     events: list[tuple[str, int, int]] = []
     fs = extract_features(two_video, 1.0, SPEC, cache=cache, backbone_factory=f1,
                           progress=lambda *e: events.append(e))
-    assert len(fs) == 60 and fs.features.shape == (60, 48)
+    assert len(fs) == 60 and fs.features.shape == (60, 8)
     assert fs.computed == 60 and f1.embedded == 60
     assert fs.times.tolist() == [float(t) for t in range(60)]
     assert fs.duration_s == pytest.approx(60.0)

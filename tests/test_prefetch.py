@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synth import make_video
 
 from core.errors import VideoError
 from core.pictures import Scaler
 from core.prefetch import FramePrefetcher
 from core.video import SampleReader, probe_video
-from synth import make_video
 
 SIZE = (32, 48)  # height, width
 
@@ -74,9 +74,8 @@ def test_a_bad_video_keeps_its_one_sentence(tmp_path: Path) -> None:
     full = make_video(tmp_path / "full.avi", {}, 20.0, fourcc="MJPG")
     cut = tmp_path / "cut.avi"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
-    with pytest.raises(VideoError, match="truncated") as err:
-        with FramePrefetcher(probe_video(cut), 1.0, SIZE) as frames:
-            list(frames)
+    with pytest.raises(VideoError, match="truncated") as err, FramePrefetcher(probe_video(cut), 1.0, SIZE) as frames:
+        list(frames)
     assert "\n" not in str(err.value)
 
 
@@ -91,12 +90,12 @@ def test_leaving_early_ends_the_child(tmp_path: Path) -> None:
 
 def test_a_child_that_dies_is_one_clear_error(tmp_path: Path) -> None:
     video = make_video(tmp_path / "long.mp4", {}, 60.0, fps=10)
-    with pytest.raises(RuntimeError, match="decoding process ended"):
-        with FramePrefetcher(probe_video(video), 0.5, SIZE, depth=2) as frames:
-            it = iter(frames)
-            next(it)
-            assert frames._proc is not None
-            frames._proc.kill()
-            frames._proc.wait()
-            for _ in it:
-                pass
+    with pytest.raises(RuntimeError, match="decoding process ended"), \
+            FramePrefetcher(probe_video(video), 0.5, SIZE, depth=2) as frames:
+        it = iter(frames)
+        next(it)
+        assert frames._proc is not None
+        frames._proc.kill()
+        frames._proc.wait()
+        for _ in it:
+            pass

@@ -8,13 +8,16 @@ import threading
 
 import numpy as np
 import pytest
+from test_app_helpers import SCHEDULE, dirs, sampled_project, synth_video, truth  # noqa: F401
 
 import core
 from core import Smoothing, VideoError
-import core.project
-from core.project import (DB_NAME, Project, ProjectError, create_demo, demo_available, first_project, list_projects,
-                          safe_filename, slugify, suggest_moments, trainable_labels)
-from test_app_helpers import SCHEDULE, dirs, sampled_project, synth_video, truth  # noqa: F401
+from core.demo import create_demo, demo_available, first_project
+from core.features import VGG16Factory
+from core.jobs import project_features, project_timeline, sample_video, train_project
+from core.labels import trainable_labels
+from core.project import DB_NAME, Project, ProjectError, list_projects, safe_filename, slugify
+from core.suggest import suggest
 
 
 @pytest.mark.parametrize("raw, safe", [
@@ -65,7 +68,7 @@ def test_import_video_checks_and_sanitises(dirs):
 def test_import_video_too_large(dirs, monkeypatch):
     monkeypatch.setattr(core.config, "MAX_VIDEO_BYTES", 1000)
     p = Project.create("P")
-    with pytest.raises(ProjectError, match="larger than"):
+    with pytest.raises(VideoError, match="larger than"):  # the one size rule, core.video.check_size
         p.import_video(io.BytesIO(b"\0" * 5000), "big.mp4")
     assert list((p.root / "videos").iterdir()) == []
 
@@ -133,22 +136,22 @@ def test_train_predict_timeline(dirs):
     assert p.features(v) is not None and len(p.features(v)) == 30
     assert p.moments(v).tolist() == p.features(v).times.tolist() == [float(t) for t in range(30)]
     assert p.thumb(v, 3.0) is not None
-    m = p.train()
+    m = train_project(p)
     assert m.characters == ("Red", "Blue") and m.skipped == () and m.wrong is not None
     assert set(m.scores) == {"Red", "Blue"} and all(s.f1 > 0.6 for s in m.scores.values())
     run = p.run_probs(m.id, v.id)
     assert run["probs"].shape == (30, 2)
-    tl = p.timeline(m.id, v.id, Smoothing(0, 0))
+    tl = project_timeline(p, m, v, Smoothing(0, 0))
     secs = {ct.character: ct.seconds for ct in tl.screen_time()}
     assert abs(secs["Red"] - 14) <= 4 and abs(secs["Blue"] - 14) <= 4
     # smoothing changes the figures without predicting again
-    tl2 = p.timeline(m.id, v.id, Smoothing(bridge_gaps_s=10, min_appearance_s=0))
+    tl2 = project_timeline(p, m, v, Smoothing(bridge_gaps_s=10, min_appearance_s=0))
     assert sum(c.seconds for c in tl2.screen_time()) >= sum(c.seconds for c in tl.screen_time())
     p.set_smoothing(Smoothing(3, 1.5))
     assert p.smoothing() == Smoothing(3, 1.5)
     # a character without enough labels is left out, and said so
     p.add_character("Green")
-    m2 = p.train()
+    m2 = train_project(p)
     assert m2.skipped == ("Green",) and m2.characters == ("Red", "Blue")
     assert p.latest_model().id == m2.id
 
@@ -156,19 +159,19 @@ def test_train_predict_timeline(dirs):
 def test_train_without_labels_says_what_to_do(dirs):
     p = Project.create("P")
     with pytest.raises(ProjectError, match="characters"):
-        p.train()
+        train_project(p)
     p.add_character("Tom")
     with pytest.raises(ProjectError, match="label"):
-        p.train()
+        train_project(p)
 
 
-def test_suggest_moments_spread_and_unlabelled():
+def test_suggestions_are_spread_and_unlabelled():
     times = np.arange(60.0)
     probs = np.full((60, 2), 0.99, np.float32)
     probs[[10, 11, 12, 40], 0] = 0.5
     labelled = np.zeros(60, bool)
     labelled[40] = True
-    idx = suggest_moments(probs, labelled, times, 3)
+    idx = suggest(probs, labelled, times, 3)
     assert 40 not in idx and len(idx) == 3
     assert all(abs(a - b) >= 5 for a in idx for b in idx if a != b)
     assert any(i in (10, 11, 12) for i in idx)
@@ -185,7 +188,7 @@ def test_demo_project_first_start(dirs):
     assert 15 <= p.label_counts().frames <= 25  # part of the seconds only, as a user would
     m = p.latest_model()
     assert "Bird" in m.skipped and "Bunny" in m.characters
-    tl = p.timeline(m.id, v.id, p.smoothing())
+    tl = project_timeline(p, m, v, p.smoothing())
     bunny = next(ct for ct in tl.screen_time() if ct.character == "Bunny")
     assert 25 <= bunny.seconds <= 55  # the truth is 42 s
     assert first_project().slug == p.slug  # a second start opens it again, no second demo
@@ -194,21 +197,14 @@ def test_demo_project_first_start(dirs):
 
 
 @pytest.mark.skipif(not demo_available(), reason="demo files not generated")
-def test_new_video_in_a_project_gets_the_features_of_its_first_video(dirs, tmp_path, monkeypatch):
+def test_new_video_in_a_project_gets_the_features_of_its_first_video(dirs, tmp_path):
     """The demo's features come from the offline HED backbone; a user with ImageNet weights who adds an
     episode to the demo project must get HED features too, or the project's model could not use both."""
     p = first_project()
     demo_key = p.videos()[0].backbone
-    calls = []
-
-    def record(path, every, spec, weights, cache=None, progress=None):
-        calls.append((spec, weights))
-        raise ProjectError("stop here")
-
-    monkeypatch.setattr(core.project, "extract_features", record)
     with open(synth_video(tmp_path, 6.0), "rb") as f:
         v = p.import_video(f, "episode2.mp4")
-    with pytest.raises(ProjectError):
-        p.extract(v.id, 1.0)
-    (spec, weights), = calls
-    assert f"vgg16-{weights}-{spec.tag}" == demo_key
+    factory, spec, weights = project_features(p, exclude=v.id)
+    assert isinstance(factory, VGG16Factory) and f"vgg16-{weights}-{spec.tag}" == demo_key
+    with pytest.raises(ProjectError, match="between 0.1 and 60"):
+        sample_video(p, v.id, 0.0)

@@ -8,11 +8,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from synth import make_video
 
 from core import config
 from core.errors import VideoError
 from core.video import SampleReader, probe_video, read_frame_at
-from synth import make_video
 
 
 @pytest.mark.parametrize("fps, expected", [
@@ -210,7 +210,8 @@ def _every_frame_on_screen(path: Path, times: list[float]) -> list[np.ndarray]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         for frame in container.decode(stream):
-            while shown is not None and len(out) < len(times) and float(frame.pts * stream.time_base) > times[len(out)] + 1e-3:
+            while (shown is not None and len(out) < len(times)
+                   and float(frame.pts * stream.time_base) > times[len(out)] + 1e-3):
                 out.append(shown.to_ndarray(format="rgb24"))
             shown = frame
     return out + [shown.to_ndarray(format="rgb24")] * (len(times) - len(out))

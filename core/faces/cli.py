@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import config as core_config
-from ..errors import ScreenTimeError
+from ..cli import duration_arg, every_arg, positive_arg
 from ..smoothing import Smoothing
 from . import config
 from .errors import FaceError
@@ -41,21 +41,23 @@ def register(subparsers: Any) -> None:
                               description=__doc__.split("\n\n")[0])
     p.add_argument("video", type=Path, help="the video file")
     p.add_argument("--out", type=Path, required=True, help="folder for the results and the face gallery")
-    p.add_argument("--every", type=float, default=core_config.EVERY_S, help="seconds between sampled frames (default %(default)s)")
+    p.add_argument("--every", type=every_arg, default=core_config.EVERY_S,
+                   help="seconds between sampled frames (default %(default)s)")
     p.add_argument("--detector", choices=config.DETECTORS, default=config.DETECTOR,
                    help="hog+cnn (default): HOG, and the CNN on a small copy of frames without a HOG face (profiles); "
                         "hog: fastest; cnn: the CNN everywhere, finds smaller and turned faces, ~20x slower")
     p.add_argument("--ref", type=_ref, action="append", default=[], metavar="NAME=PHOTO",
                    help="a reference photo that names the matching person (repeatable)")
     p.add_argument("--book", type=Path, default=None, help="the people book (default OUT/people.json)")
-    p.add_argument("--threshold", type=float, default=config.CLUSTER_THRESHOLD,
+    p.add_argument("--threshold", type=positive_arg, default=config.CLUSTER_THRESHOLD,
                    help="grouping distance between faces (default %(default)s)")
-    p.add_argument("--bridge-gaps", type=float, default=config.SMOOTHING.bridge_gaps_s, metavar="S",
+    p.add_argument("--bridge-gaps", type=duration_arg, default=config.SMOOTHING.bridge_gaps_s, metavar="S",
                    help="bridge gaps shorter than S seconds (default %(default)s)")
-    p.add_argument("--min-appearance", type=float, default=config.SMOOTHING.min_appearance_s, metavar="S",
+    p.add_argument("--min-appearance", type=duration_arg, default=config.SMOOTHING.min_appearance_s, metavar="S",
                    help="drop appearances shorter than S seconds (default %(default)s)")
     p.add_argument("--name", action="append", default=[], metavar="GROUP=NAME", help="name a group (repeatable)")
-    p.add_argument("--merge", action="append", default=[], metavar="GROUP+GROUP", help="merge two groups into one person")
+    p.add_argument("--merge", action="append", default=[], metavar="GROUP+GROUP",
+                   help="merge two groups into one person")
     p.add_argument("--move-out", action="append", default=[], metavar="FACE,FACE",
                    help="move faces (ids from report.json's gallery order) out of their group into a new one")
     p.add_argument("--ignore", action="append", default=[], metavar="GROUP", help="do not count this group (a poster)")
@@ -71,7 +73,8 @@ def _group(result: PeopleResult, token: str) -> int:
     try:
         return result.by_name(t).groups[0]
     except KeyError:
-        raise FaceError(f"There is no group or person called {t!r}: use a group id such as g2 from report.json.") from None
+        raise FaceError(f"There is no group or person called {t!r}: use a group id such as g2 from "
+                        "report.json.") from None
 
 
 def _apply_edits(args: argparse.Namespace, result: PeopleResult, book: PeopleBook) -> bool:
@@ -110,26 +113,19 @@ def _progress(quiet: bool) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the ``faces`` command; 0 on success, 2 with a one-line message on a user error."""
+    """Run the ``faces`` command (errors are raised; :func:`core.cli.main` prints them)."""
     from .people import PeopleBook
     from .pipeline import assemble, find_people, write_people_outputs
 
-    try:
-        smoothing = Smoothing(args.bridge_gaps, args.min_appearance, typical_run_s=0.0)  # faces give no probabilities
-        book_path = args.book if args.book is not None else args.out / "people.json"
-        book = PeopleBook.load(book_path)
-        result = find_people(args.video, args.every, args.detector, dict(args.ref), book,
-                             _progress(args.quiet), smoothing, args.threshold)
-        if _apply_edits(args, result, book):
-            result = assemble(result.faces, book, smoothing, args.threshold, result.messages)
-        write_people_outputs(result, args.out)
-        book.save(book_path)
-    except ScreenTimeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except ValueError as e:  # a bad setting such as a negative --every
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    smoothing = Smoothing(args.bridge_gaps, args.min_appearance, typical_run_s=0.0)  # faces give no probabilities
+    book_path = args.book if args.book is not None else args.out / "people.json"
+    book = PeopleBook.load(book_path)
+    result = find_people(args.video, args.every, args.detector, dict(args.ref), book,
+                         _progress(args.quiet), smoothing, args.threshold)
+    if _apply_edits(args, result, book):
+        result = assemble(result.faces, book, smoothing, args.threshold, result.messages)
+    write_people_outputs(result, args.out)
+    book.save(book_path)
     for m in result.messages:
         print(m, file=sys.stderr)
     f = result.faces

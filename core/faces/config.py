@@ -66,7 +66,8 @@ CHIP_QUALITY: int = 90
 CLUSTER_THRESHOLD: float = 0.6
 
 #: Distance under which a group matches a named person (reference photo or a group named in an earlier video
-#: of the project); median over the group's sharp faces (:data:`BLUR_SHARPNESS`). A reference photo is a studio shot, further from video
+#: of the project); median over the group's sharp faces (:data:`BLUR_SHARPNESS`). A reference photo is a studio
+#: shot, further from video
 #: frames than frames are from each other: on the Hamilton clip the true matches were 0.36-0.65 (the far shot
 #: of Lin-Manuel Miranda 0.61-0.65, Alex Lacamoire's profile 0.57-0.64) and every wrong pair 0.69 or more,
 #: so 0.65 rather than dlib's 0.6 (measured with benchmarks/faces_threshold.py, one clip: a small sample).
@@ -96,4 +97,5 @@ from ..smoothing import Smoothing  # noqa: E402
 #: not end an appearance), as for characters; but an appearance of one sampled moment is kept (0 s minimum),
 #: because a detected face is direct evidence, not a guess: with the characters' 2-s minimum the only moment
 #: of Alex Lacamoire in the Hamilton clip (his profile at 1 s, found by the CNN) is thrown away.
-SMOOTHING: Smoothing = Smoothing(bridge_gaps_s=2.0, min_appearance_s=0.0, typical_run_s=0.0)  # no probabilities: rules only
+# no probabilities: rules only
+SMOOTHING: Smoothing = Smoothing(bridge_gaps_s=2.0, min_appearance_s=0.0, typical_run_s=0.0)

@@ -7,8 +7,8 @@ the chip is exactly what the network sees) and embedded with dlib's ResNet. Face
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -69,7 +69,8 @@ def embed_photo(image: np.ndarray) -> tuple[np.ndarray, FaceBox] | None:
     """
     from .detect import DetectorSettings, detect_faces
 
-    for settings in (DetectorSettings("hog", max_side=1024, upsample=1), DetectorSettings("cnn", max_side=800, upsample=0)):
+    for settings in (DetectorSettings("hog", max_side=1024, upsample=1),
+                     DetectorSettings("cnn", max_side=800, upsample=0)):
         boxes = detect_faces(image, settings)
         if boxes:
             emb = embed_faces(image, boxes[:1])

@@ -16,13 +16,14 @@ JSON that a person can read).
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
+from ..atomic import write_text
 from . import config
 from .cluster import cluster_faces, is_sharp
 from .errors import FaceError
@@ -107,7 +108,7 @@ class PeopleBook:
 
     # ----- persistence -------------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: Path | str) -> "PeopleBook":
+    def load(cls, path: Path | str) -> PeopleBook:
         """The book at ``path``, or an empty one that will be saved there when the file does not exist yet."""
         book = cls(path)
         p = Path(path)
@@ -116,7 +117,8 @@ class PeopleBook:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT:
-                raise FaceError(f"{p.name} was written by another version of Screen Time: move it away to start a new people book.")
+                raise FaceError(f"{p.name} was written by another version of Screen Time: move it away to start "
+                                "a new people book.")
             for pid, d in data.get("people", {}).items():
                 book.people[pid] = Person(id=pid, name=d.get("name"), ignore=bool(d.get("ignore", False)),
                                           refs={k: _vec(v) for k, v in d.get("refs", {}).items()},
@@ -148,10 +150,7 @@ class PeopleBook:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise FaceError("This people book has no file yet: give a path to save it to.")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
-        os.replace(tmp, target)
+        write_text(target, json.dumps(self.to_dict(), indent=1))
         self.path = target
         return target
 
@@ -190,7 +189,8 @@ class PeopleBook:
         try:
             return self.videos[faces.key]
         except KeyError:
-            raise FaceError("This video has no groups in the people book yet: run face discovery on it first.") from None
+            raise FaceError("This video has no groups in the people book yet: run face discovery on it "
+                            "first.") from None
 
     def attach(self, faces: FaceSet, threshold: float = config.CLUSTER_THRESHOLD) -> tuple[VideoState, list[str]]:
         """Group this face set's faces (first time only; later calls keep the user's edits) and name the groups
@@ -221,7 +221,8 @@ class PeopleBook:
                 continue
             for p in candidates:
                 # a person's own centroid from this very face set would only echo earlier matching
-                others = Person(p.id, p.name, p.ignore, p.refs, {k: v for k, v in p.centroids.items() if k != faces.key})
+                others = Person(p.id, p.name, p.ignore, p.refs,
+                                {k: v for k, v in p.centroids.items() if k != faces.key})
                 d = _distance_to(others, emb)
                 if d < threshold:
                     pairs.append((d, g, p.id))

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 import cv2
 import numpy as np
@@ -23,6 +24,7 @@ from .. import config as core_config
 from ..cache import FeatureCache
 from ..export import write_outputs
 from ..progress import ProgressCallback, report
+from ..report import RunRecord, VideoRef
 from ..smoothing import Smoothing, smooth
 from ..timeline import Timeline
 from . import config
@@ -91,27 +93,27 @@ class PeopleResult:
                 return v
         raise KeyError(name)
 
-    def meta(self) -> dict[str, Any]:
-        """What report.json says about how this result was made, beside the screen time."""
+    def details(self) -> dict[str, Any]:
+        """What a report says about face discovery, beside the common keys of :class:`~core.report.RunRecord`."""
         f = self.faces
         return {
-            "mode": "faces",
-            "video": {"path": str(f.video), "sha256": f.video_sha256, "duration_s": round(f.duration_s, 3),
-                      "fps": float(f.fps), "fps_exact": str(f.fps)},
-            "every": f.every,
             "detector": f.detector,
             "embedding_model": f.model,
             "clustering": {"method": "agglomerative, average linkage, Euclidean", "threshold": self.threshold,
                            "min_group_faces": config.MIN_GROUP_FACES, "match_threshold": config.MATCH_THRESHOLD,
                            "blur_sharpness": config.BLUR_SHARPNESS},
-            "smoothing": {"bridge_gaps_s": self.smoothing.bridge_gaps_s,
-                          "min_appearance_s": self.smoothing.min_appearance_s, "text": self.smoothing.describe()},
             "faces_found": len(f),
             "people": [_view_dict(v, f) for v in self.people],
             "unsure": [_view_dict(v, f) for v in self.unsure],
             "ignored": [_view_dict(v, f) for v in self.ignored],
             "messages": list(self.messages),
         }
+
+    def record(self, project: Optional[str] = None) -> RunRecord:
+        """How this result was made, for its report (the same keys as a characters report)."""
+        f = self.faces
+        return RunRecord.faces(VideoRef(f.video, f.video_sha256, f.duration_s, f.fps), f.every, self.smoothing,
+                               self.details(), project)
 
 
 def _view_dict(v: PersonView, f: FaceSet) -> dict[str, Any]:
@@ -154,7 +156,7 @@ def assemble(faces: FaceSet, book: PeopleBook, smoothing: Optional[Smoothing] = 
             ignored.append(PersonView(person.name or f"Ignored g{g}", "ignored", pid, (g,), tuple(idx),
                                       _best(faces, idx, config.GALLERY_SIZE), raw_seconds(idx)))
         elif person is not None:
-            entry = counted.setdefault(pid, (pid, "named", [], []))
+            entry = counted.setdefault(person.id, (person.id, "named", [], []))
             entry[2].append(g)
             entry[3].extend(idx)
         elif len(idx) < config.MIN_GROUP_FACES or not sharp[idx].any():
@@ -293,7 +295,7 @@ def write_gallery(result: PeopleResult, out_dir: Path | str) -> dict[str, list[P
 
 def write_people_outputs(result: PeopleResult, out_dir: Path | str) -> dict[str, Path]:
     """The five core result files (a column per counted person) and the face gallery."""
-    paths = write_outputs(result.timeline, out_dir, result.meta())
+    paths = write_outputs(result.timeline, out_dir, result.record().to_dict())
     write_gallery(result, out_dir)
     paths["gallery"] = Path(out_dir) / "gallery"
     return paths

@@ -20,15 +20,17 @@ showing the page never rereads or rehashes the video.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Optional
 
 from .. import config as core_config
-from ..progress import ProgressCallback, report
-from ..project import HEAVY_JOB, Project, Video, safe_filename
+from ..atomic import write_bytes
+from ..jobs import check_every
+from ..names import safe_filename
+from ..progress import ProgressCallback
+from ..project import Project, Video
 from . import config
 from .detect import DetectorSettings
 from .errors import FaceError
@@ -114,18 +116,11 @@ class ProjectPeople:
     def find(self, video: Video, every: float, detector: str,
              progress: Optional[ProgressCallback] = None) -> PeopleResult:
         """Detect, embed and group the faces of ``video`` (cached after the first time), name the groups that
-        match the project's people, save the book. One heavy job at a time per server (as for sampling)."""
-        if not 0.1 <= float(every) <= 60:
-            raise FaceError("Choose a sampling step between 0.1 and 60 seconds.")
-        DetectorSettings(detector)  # FaceError for an unknown detector, before waiting for the lock
+        match the project's people, save the book."""
+        check_every(float(every))
         book = self.book()
-        while not HEAVY_JOB.acquire(timeout=0.5):
-            report(progress, "waiting", 0, 0)  # another job runs first; the callback may cancel
-        try:
-            result = find_people(self.project.video_path(video), float(every), detector, None, book, progress,
-                                 cache=self.project.cache)
-        finally:
-            HEAVY_JOB.release()
+        result = find_people(self.project.video_path(video), float(every), detector, None, book, progress,
+                             cache=self.project.cache)
         book.save(self.book_path)
         self._remember(video, float(every), detector)
         return result
@@ -149,14 +144,7 @@ class ProjectPeople:
             final, k = folder / f"{stem} ({k}).{ext}", k + 1
         if final.resolve().parent != folder.resolve():  # belt and braces: never outside the project
             raise FaceError("That file name cannot be used: rename the photo and try again.")
-        fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=f".{ext}", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(tmp, final)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_bytes(final, data)
         return final
 
     def add_photo(self, name: str, filename: str, data: bytes,

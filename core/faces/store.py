@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 
 from .. import config as core_config
-from ..cache import FeatureCache, atomic_dir, every_tag, read_entry
+from ..atomic import atomic_dir
+from ..cache import FeatureCache, every_tag, read_entry
 from ..hashing import file_sha256
 from ..progress import ProgressCallback, report
 from ..video import SampleReader, probe_video
@@ -63,7 +64,8 @@ class FaceSet:
         f = self.face_sample.shape[0]
         if self.times.ndim != 1:
             raise ValueError(f"times must be 1-D, got {self.times.shape}")
-        if self.face_sample.ndim != 1 or (f and (self.face_sample.min() < 0 or self.face_sample.max() >= len(self.times))):
+        outside = f and (self.face_sample.min() < 0 or self.face_sample.max() >= len(self.times))
+        if self.face_sample.ndim != 1 or outside:
             raise ValueError("face_sample must index into times")
         if self.boxes.shape != (f, 4) or self.scores.shape != (f,) or self.sharpness.shape != (f,):
             raise ValueError(f"boxes, scores and sharpness need {f} rows")
@@ -90,14 +92,6 @@ class FaceSet:
         p = self.chips_dir / f"{face:06d}.jpg"
         return p if p.is_file() else None
 
-    def chip(self, face: int) -> Optional[np.ndarray]:
-        """The aligned face as an RGB array, for galleries and the dashboard."""
-        p = self.chip_path(face)
-        if p is None:
-            return None
-        bgr = cv2.imread(str(p))
-        return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
 
 def entry_dir(root: Path, sha256: str, every: float, settings: DetectorSettings) -> Path:
     return root / "faces" / sha256[:20] / every_tag(every) / f"{settings.key}-{config.EMBEDDING_MODEL}"
@@ -109,7 +103,8 @@ def _load(d: Path, video: Path, sha256: str) -> Optional[FaceSet]:
         return None
     meta, a = entry
     try:
-        return FaceSet(video=video, video_sha256=sha256, fps=Fraction(meta["fps"]), duration_s=float(meta["duration_s"]),
+        return FaceSet(video=video, video_sha256=sha256, fps=Fraction(meta["fps"]),
+                       duration_s=float(meta["duration_s"]),
                        every=float(meta["every"]), detector=meta["detector"], model=meta["model"], times=a["times"],
                        face_sample=a["face_sample"], boxes=a["boxes"], scores=a["scores"],
                        embeddings=a["embeddings"], sharpness=a["sharpness"], chips_dir=d / "chips")
@@ -151,7 +146,12 @@ def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
     def fill(tmp: Path) -> None:
         chips = tmp / "chips"
         chips.mkdir()
-        times, face_sample, boxes, scores, embs, sharp = [], [], [], [], [], []
+        times: list[float] = []
+        face_sample: list[int] = []
+        boxes: list[tuple[int, int, int, int]] = []
+        scores: list[float] = []
+        embs: list[np.ndarray] = []
+        sharp: list[float] = []
         for s in reader:
             times.append(s.time_s)
             found_boxes = detect_faces(s.frame, settings)
@@ -174,7 +174,7 @@ def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
             "embeddings": np.asarray(embs, np.float32).reshape(-1, EMBEDDING_DIM),
             "sharpness": np.asarray(sharp, np.float64),
         }
-        np.savez(tmp / "faces.npz", **arrays)
+        np.savez(tmp / "faces.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub: positional arrays
         seconds = time.perf_counter() - start
         meta = {"format": FORMAT, "video_sha256": sha, "video": str(info.path), "fps": str(info.fps),
                 "duration_s": end, "every": float(every), "detector": settings.key, "model": config.EMBEDDING_MODEL,

@@ -1,4 +1,4 @@
-"""Plotly figures of a timeline for the dashboard's Results page (no Streamlit here).
+"""Plotly figures of timelines for the dashboard's Results and People pages.
 
 Every function takes a :class:`~core.timeline.Timeline` (or screen times) and returns a ``plotly`` figure;
 times on the axes are seconds of the video, shown as m:ss.
@@ -6,14 +6,12 @@ times on the axes are seconds of the video, shown as m:ss.
 
 from __future__ import annotations
 
-import csv
-import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
-from .timeline import CharacterTime, Timeline, mmss
+from core import CharacterTime, Timeline, mmss
 
 PALETTE = ("#E4572E", "#17BEBB", "#FFC914", "#2E282A", "#76B041", "#7D5BA6", "#3F88C5", "#F49D37", "#D72638",
            "#140F2D")
@@ -33,34 +31,6 @@ def _layout(fig: go.Figure, height: int, title: str = "") -> go.Figure:
     fig.update_layout(height=height, margin=dict(l=10, r=20, t=40 if title else 10, b=10), title=title or None,
                       plot_bgcolor="white", showlegend=False, font=dict(size=13))
     return fig
-
-
-#: Screen time of one character summed over several videos: the same fields as in one video.
-Total = CharacterTime
-
-
-def totals(timelines: Sequence[Timeline]) -> list[Total]:
-    """Per character over all ``timelines``: seconds, percent of their summed length, appearances."""
-    names: list[str] = []
-    for tl in timelines:
-        names += [n for n in tl.names if n not in names]
-    duration = sum(tl.duration_s for tl in timelines)
-    out = []
-    for n in names:
-        cts = [ct for tl in timelines for ct in tl.screen_time() if ct.character == n]
-        secs = sum(ct.seconds for ct in cts)
-        out.append(Total(n, round(secs, 3), round(100 * secs / duration, 2) if duration else 0.0,
-                         sum(ct.appearances for ct in cts)))
-    return out
-
-
-def totals_csv(rows: Sequence[CharacterTime]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["character", "seconds", "mmss", "percent", "appearances"])
-    for r in rows:
-        w.writerow([r.character, f"{r.seconds:g}", r.mmss, f"{r.percent:.2f}", r.appearances])
-    return buf.getvalue()
 
 
 def screen_time_bars(rows: Sequence[CharacterTime], names: Sequence[str] = ()) -> go.Figure:
@@ -132,15 +102,3 @@ def together_figure(timelines: Sequence[Timeline]) -> go.Figure:
                                hovertemplate="%{y} with %{x}: %{text}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, 80 + 50 * len(names))
-
-
-def evidence_times(tl: Timeline, name: str, k: int = 6) -> list[float]:
-    """Moments to show as evidence for a character: the middle of its longest appearances, then more."""
-    segs = sorted((s for s in tl.segments() if s.character == name), key=lambda s: -s.length_s)
-    j = tl.names.index(name)
-    out: list[float] = []
-    for s in segs[:k]:
-        inside = [t for t, p in zip(tl.times, tl.present[:, j]) if p and s.start_s <= t < s.end_s]
-        if inside:
-            out.append(float(inside[len(inside) // 2]))
-    return sorted(out)
