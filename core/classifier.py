@@ -8,34 +8,57 @@ Two candidates are trained on the same features and the one that validates bette
 
 Validation is cross-validation over contiguous time blocks (:mod:`core.validation`). Models are saved as
 JSON plus a NumPy ``.npz`` of arrays: loading never executes code, and prediction needs only NumPy.
-Follows scikit-learn's rules: ``__init__`` only stores parameters, ``fit`` returns ``self``, what is learned
-ends in ``_``.
+
+Follows scikit-learn's estimator rules without importing scikit-learn (importing :mod:`core` stays fast; the
+linear fit imports it when it runs): ``__init__`` takes keyword-only settings and only stores them,
+``get_params``/``set_params`` make :func:`sklearn.base.clone` work, ``fit`` returns ``self``, and what is
+learned ends in ``_``.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 
 from . import config
 from ._version import __version__
+from .atomic import save_npz, write_text
 from .errors import ModelError
+from .labels import ENOUGH_RULE, has_enough
 from .validation import Scores, scores, time_block_folds
 
 KINDS = ("dense", "linear")
 #: Fewest Adam updates of the dense model, whatever the number of labels (120 labels at 60 epochs of
 #: batches of 32 gave 240 updates and left it 4 points below its converged accuracy).
 MIN_STEPS = 600
+#: Logit given to a character whose training set holds one class only (this happens inside cross-validation,
+#: when all of a character's moments fall in the held-out blocks): sigmoid(+-8) = 0.9997 / 0.0003, i.e.
+#: "always" / "never" at any threshold in (0.001, 0.999), while staying finite.
+ONE_CLASS_LOGIT = 8.0
+#: Adam's published constants (Kingma and Ba, 2015; also Keras's defaults).
+ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-8
+#: Thresholds tried by ``threshold="cv"``: 0.05 to 0.95 in steps of 0.05, in float32 like the probabilities,
+#: so that a threshold scores in cross-validation exactly as it later predicts.
+CV_THRESHOLD_GRID = np.linspace(0.05, 0.95, 19).astype(np.float32)
+#: A candidate kind replaces the best so far only if its macro F1 is higher by more than this: ties, up to
+#: floating-point noise, keep the first kind of :data:`KINDS`.
+_TIE = 1e-9
 MODEL_FORMAT = 1
+
+Threshold = Union[float, str]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    # Clipped so that exp never overflows; sigmoid(+-40) is already 1 or 0 in float32.
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    return out
 
 
 class _Fitted:
@@ -44,6 +67,10 @@ class _Fitted:
     def __init__(self, kind: str, arrays: dict[str, np.ndarray]) -> None:
         self.kind = kind
         self.arrays = arrays
+
+    @property
+    def n_features(self) -> int:
+        return int(self.arrays["mean"].shape[0])
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         a = self.arrays
@@ -70,8 +97,8 @@ def _fit_linear(X: np.ndarray, Y: np.ndarray, C: float, seed: int) -> _Fitted:
     intercept = np.zeros(Y.shape[1], np.float32)
     for j in range(Y.shape[1]):
         y = Y[:, j]
-        if y.min() == y.max():  # this fold has one class only: predict its share
-            intercept[j] = 8.0 if y[0] else -8.0
+        if y.min() == y.max():  # this fold has one class only: predict it
+            intercept[j] = ONE_CLASS_LOGIT if y[0] else -ONE_CLASS_LOGIT
             continue
         lr = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed)
         lr.fit(Z, y)
@@ -79,12 +106,14 @@ def _fit_linear(X: np.ndarray, Y: np.ndarray, C: float, seed: int) -> _Fitted:
     return _Fitted("linear", {"mean": mean, "scale": scale, "coef": coef, "intercept": intercept})
 
 
-def _fit_dense(X: np.ndarray, Y: np.ndarray, hidden: int, dropout: float, epochs: int, seed: int) -> _Fitted:
+def _fit_dense(X: np.ndarray, Y: np.ndarray, *, hidden: int, dropout: float, input_dropout: float, epochs: int,
+               min_steps: int, batch_size: int, learning_rate: float, l2: float, seed: int) -> _Fitted:
     """The tutorial's dense layer with dropout and class weights, trained with Adam in NumPy.
 
     NumPy keeps training free of TensorFlow: with cached features a model trains in about a second and the
     dashboard can retrain after every few labels. Loss: binary cross-entropy per character, each class of
     each character weighted as if it were half of the data (the tutorial's class weights), plus L2.
+    Dropout is inverted dropout: the units kept are scaled by 1 / (1 - rate), so prediction needs no scaling.
     """
     rng = np.random.default_rng(seed)
     mean, scale = _standardise(X)
@@ -92,7 +121,7 @@ def _fit_dense(X: np.ndarray, Y: np.ndarray, hidden: int, dropout: float, epochs
     T = Y.astype(np.float32)
     n, d = Z.shape
     c = T.shape[1]
-    pos = T.mean(axis=0).clip(1e-3, 1 - 1e-3)
+    pos = T.mean(axis=0).clip(1e-3, 1 - 1e-3)  # a fold may lack a class: keep its weight finite
     w_pos, w_neg = (0.5 / pos).astype(np.float32), (0.5 / (1 - pos)).astype(np.float32)
     params = {
         "w1": (rng.standard_normal((d, hidden)) * np.sqrt(2.0 / d)).astype(np.float32),
@@ -102,32 +131,54 @@ def _fit_dense(X: np.ndarray, Y: np.ndarray, hidden: int, dropout: float, epochs
     }
     m = {k: np.zeros_like(v) for k, v in params.items()}
     v2 = {k: np.zeros_like(v) for k, v in params.items()}
-    lr, beta1, beta2, l2, batch, step = 1e-3, np.float32(0.9), np.float32(0.999), np.float32(1e-3), 32, 0
-    # Small label sets give few batches per epoch: train for at least MIN_STEPS updates all the same.
-    epochs = max(epochs, -(-MIN_STEPS // -(-n // batch)))
+    # Python floats, so that NumPy computes in the arrays' float32 (a NumPy float64 would win over float32).
+    lr, in_drop, drop = float(learning_rate), float(input_dropout), float(dropout)
+    beta1, beta2, eps, decay = np.float32(ADAM_BETA1), np.float32(ADAM_BETA2), np.float32(ADAM_EPSILON), np.float32(l2)
+    in_keep_scale, keep_scale = np.float32(1.0 / (1.0 - in_drop)), np.float32(1.0 / (1.0 - drop))
+    batch, step = int(batch_size), 0
+    # Small label sets give few batches per epoch: train for at least min_steps updates all the same.
+    epochs = max(epochs, -(-min_steps // -(-n // batch)))
     for _ in range(epochs):
         order = rng.permutation(n)
         for start in range(0, n, batch):
             idx = order[start:start + batch]
             x, t = Z[idx], T[idx]
-            x = x * ((rng.random(x.shape, dtype=np.float32) >= 0.2) * np.float32(1.25))  # input dropout
+            x = x * ((rng.random(x.shape, dtype=np.float32) >= in_drop) * in_keep_scale)
             h_pre = x @ params["w1"] + params["b1"]
-            keep = (rng.random(h_pre.shape, dtype=np.float32) >= dropout) * np.float32(1.0 / (1.0 - dropout))
+            keep = (rng.random(h_pre.shape, dtype=np.float32) >= drop) * keep_scale
             h = np.maximum(h_pre, 0.0) * keep
             p = _sigmoid(h @ params["w2"] + params["b2"])
             # d(weighted BCE)/d(logit), averaged over the batch and the characters
             g_out = (w_pos * t * (p - 1.0) + w_neg * (1.0 - t) * p) / (len(idx) * c)
-            grads = {"w2": h.T @ g_out + l2 * params["w2"], "b2": g_out.sum(axis=0)}
+            grads = {"w2": h.T @ g_out + decay * params["w2"], "b2": g_out.sum(axis=0)}
             g_h = (g_out @ params["w2"].T) * keep * (h_pre > 0)
-            grads["w1"] = x.T @ g_h + l2 * params["w1"]
+            grads["w1"] = x.T @ g_h + decay * params["w1"]
             grads["b1"] = g_h.sum(axis=0)
             step += 1
             for k in params:
                 m[k] = beta1 * m[k] + (1 - beta1) * grads[k]
                 v2[k] = beta2 * v2[k] + (1 - beta2) * grads[k] ** 2
                 rate = np.float32(lr * np.sqrt(1 - beta2 ** step) / (1 - beta1 ** step))
-                params[k] -= rate * m[k] / (np.sqrt(v2[k]) + np.float32(1e-8))
+                params[k] -= rate * m[k] / (np.sqrt(v2[k]) + eps)
     return _Fitted("dense", {"mean": mean, "scale": scale, **params})
+
+
+def _cv_threshold(p: np.ndarray, truth: np.ndarray) -> np.float32:
+    """The threshold of :data:`CV_THRESHOLD_GRID` with the best F1 on out-of-fold probabilities ``p``.
+
+    Ties go to the threshold nearest ``config.THRESHOLD``, then to the lower one.
+
+    >>> p = np.array([0.1, 0.2, 0.3, 0.4], np.float32)    # 0.25 and 0.3 both separate the classes
+    >>> round(float(_cv_threshold(p, np.array([False, False, True, True]))), 2)
+    0.3
+    """
+    order = sorted(CV_THRESHOLD_GRID, key=lambda t: (round(abs(float(t) - config.THRESHOLD), 6), float(t)))
+    best_t, best_f1 = np.float32(config.THRESHOLD), -1.0
+    for t in order:
+        f1 = scores("", truth, p >= t).f1
+        if f1 > best_f1:  # strictly better: an equal F1 further from the centre does not replace it
+            best_t, best_f1 = t, f1
+    return best_t
 
 
 class ScreenTimeClassifier:
@@ -138,28 +189,165 @@ class ScreenTimeClassifier:
     ('linear', 0.93)
     >>> clf.predict_proba(X_new).shape                                     # doctest: +SKIP
     (600, 2)
+    >>> ScreenTimeClassifier(kind="linear", threshold="cv")
+    ScreenTimeClassifier(kind='linear', threshold='cv')
+
+    Settings (keyword-only; the defaults are the product's; checked by :meth:`fit`, not here):
+
+    kind : ``"auto"``, ``"dense"`` or ``"linear"``
+        ``auto`` cross-validates both and keeps the one with the higher macro F1 (``dense`` on a tie); without
+        cross-validation (fewer than 2 folds, see ``n_folds``) it takes ``linear``.
+    hidden : int
+        Units of the dense model's hidden layer.
+    dropout : float in [0, 1)
+        Fraction of the dense model's hidden units dropped at each update.
+    input_dropout : float in [0, 1)
+        Fraction of the input features dropped at each update of the dense model (0.2).
+    epochs : int
+        Passes of the dense model over the labels, raised if needed to reach ``min_steps`` updates.
+    min_steps : int
+        Fewest Adam updates of the dense model (:data:`MIN_STEPS`, 600, and the measurement behind it).
+    batch_size : int
+        Labelled moments per update of the dense model (32).
+    learning_rate : float
+        Adam's step size for the dense model (1e-3, Adam's and Keras's default).
+    l2 : float
+        Weight decay of the dense model: ``l2 * w`` is added to the gradient of both weight matrices
+        (not the biases), i.e. a penalty of ``l2 / 2 * sum(w ** 2)`` on the loss (1e-3).
+    C : float
+        Inverse L2 strength of the logistic regression (scikit-learn's ``C``) on standardised features.
+    n_folds : int
+        Most cross-validation folds (:data:`core.config.CV_FOLDS`); fewer when there are fewer time blocks,
+        and none below 2.
+    block_s : float
+        Seconds per time block of cross-validation: a block is never split between folds.
+    random_state : int
+        Seed of the dense model's initial weights, shuffling and dropout, and of the logistic regression.
+    threshold : float in (0, 1), or ``"cv"``
+        Probability at or above which a character counts as present. A number is used for every character
+        (default :data:`core.config.THRESHOLD`, 0.5: the classes are balanced, so 0.5 is the point of equal
+        cost). ``"cv"`` learns one threshold per character: the value of :data:`CV_THRESHOLD_GRID` with the
+        best F1 on the out-of-fold probabilities (ties nearest 0.5), and 0.5 where there was no
+        cross-validation. Its ``cv_scores_`` are then optimistic, since the thresholds were chosen on the
+        same probabilities; docs/accuracy.md measured that such thresholds over-fit small label sets
+        (-0.05 to -0.08 macro F1 at 25-100 labels), which is why it is not the default.
+
+    Learned attributes (set by :meth:`fit` or :meth:`load`):
+
+    names_ : tuple of str
+        The characters, in the order of the columns of ``Y`` and of the probabilities.
+    kind_ : str
+        The model kept, ``"dense"`` or ``"linear"``.
+    thresholds_ : float32 array (characters,)
+        Per-character thresholds used by :meth:`predict` and by ``cv_scores_``.
+    cv_scores_ : dict of str to :class:`core.validation.Scores`
+        Out-of-fold scores of the kept kind at ``thresholds_`` (empty without cross-validation).
+    cv_by_kind_ : dict of str to float
+        Out-of-fold macro F1 of each kind tried, each at its own thresholds (rounded to 4 decimals).
+    oof_proba_ : float32 array (moments, characters) or None
+        Out-of-fold probabilities of the kept kind; None without cross-validation and after :meth:`load`
+        (they are not saved).
+    n_train_, n_folds_, n_features_in_ : int
+        Labelled moments trained on, folds used (below 2: none), feature values per frame.
+    model_ :
+        The fitted arrays and their NumPy forward pass.
     """
 
-    def __init__(self, kind: str = "auto", hidden: int = 256, dropout: float = 0.5, epochs: int = 60,
-                 C: float = 0.1, n_folds: int = config.CV_FOLDS, block_s: float = 10.0,
-                 random_state: int = 0) -> None:
+    names_: tuple[str, ...]
+    kind_: str
+    thresholds_: np.ndarray
+    cv_scores_: dict[str, Scores]
+    cv_by_kind_: dict[str, float]
+    oof_proba_: Optional[np.ndarray]
+    n_train_: int
+    n_folds_: int
+    n_features_in_: int
+    model_: _Fitted
+
+    def __init__(self, *, kind: str = "auto", hidden: int = 256, dropout: float = 0.5, input_dropout: float = 0.2,
+                 epochs: int = 60, min_steps: int = MIN_STEPS, batch_size: int = 32, learning_rate: float = 1e-3,
+                 l2: float = 1e-3, C: float = 0.1, n_folds: int = config.CV_FOLDS, block_s: float = 10.0,
+                 random_state: int = 0, threshold: Threshold = config.THRESHOLD) -> None:
         self.kind = kind
         self.hidden = hidden
         self.dropout = dropout
+        self.input_dropout = input_dropout
         self.epochs = epochs
+        self.min_steps = min_steps
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.l2 = l2
         self.C = C
         self.n_folds = n_folds
         self.block_s = block_s
         self.random_state = random_state
+        self.threshold = threshold
 
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("kind", "hidden", "dropout", "epochs", "C", "n_folds", "block_s",
-                                              "random_state")}
+    # ---- scikit-learn's estimator protocol, without importing scikit-learn -----------------------------------
+    @classmethod
+    def _defaults(cls) -> dict[str, Any]:
+        """The settings and their defaults: the keyword-only parameters of ``__init__``, their one home."""
+        return {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The settings, by name (``deep`` is accepted for scikit-learn: there are no nested estimators)."""
+        return {k: getattr(self, k) for k in self._defaults()}
+
+    def set_params(self, **params: Any) -> ScreenTimeClassifier:
+        """Change settings by name; an unknown name raises ValueError and changes nothing. Returns ``self``."""
+        valid = self._defaults()
+        for key in params:
+            if key not in valid:
+                raise ValueError(f"{type(self).__name__} has no setting {key!r}: "
+                                 f"the settings are {', '.join(valid)}.")
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = self._defaults()
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k]]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's tags, asked for by its tools only (``check_is_fitted``...), which import it first."""
+        from sklearn.utils import ClassifierTags, Tags, TargetTags
+
+        return Tags(estimator_type="classifier", classifier_tags=ClassifierTags(multi_label=True),
+                    target_tags=TargetTags(required=True, two_d_labels=True, multi_output=True,
+                                           single_output=False))
+
+    def _check_fitted(self) -> None:
+        if not self.__sklearn_is_fitted__():
+            raise ModelError("This model has not been trained yet: train it on labelled moments first.")
+
+    def _check_settings(self) -> None:
+        """ValueError for a setting out of range (here, not in ``__init__``, as scikit-learn does)."""
+        if self.kind not in ("auto", *KINDS):
+            raise ValueError(f"kind must be auto, dense or linear, got {self.kind!r}")
+        t = self.threshold
+        if not (t == "cv" if isinstance(t, str) else (isinstance(t, (float, np.floating)) and 0.0 < t < 1.0)):
+            raise ValueError(f"threshold must be a probability between 0 and 1 or 'cv', got {t!r}")
+        for name in ("dropout", "input_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be at least 0 and below 1, got {getattr(self, name)!r}")
+        for name in ("hidden", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        if not self.block_s > 0:
+            raise ValueError(f"block_s must be a positive number of seconds, got {self.block_s!r}")
+
+    # ---- training --------------------------------------------------------------------------------------------
     def _fit_one(self, kind: str, X: np.ndarray, Y: np.ndarray) -> _Fitted:
         if kind == "linear":
             return _fit_linear(X, Y, self.C, self.random_state)
-        return _fit_dense(X, Y, self.hidden, self.dropout, self.epochs, self.random_state)
+        return _fit_dense(X, Y, hidden=self.hidden, dropout=self.dropout, input_dropout=self.input_dropout,
+                          epochs=self.epochs, min_steps=self.min_steps, batch_size=self.batch_size,
+                          learning_rate=self.learning_rate, l2=self.l2, seed=self.random_state)
 
     def _oof(self, kind: str, X: np.ndarray, Y: np.ndarray, folds: np.ndarray) -> np.ndarray:
         """Out-of-fold probabilities: each moment predicted by a model that never saw its block."""
@@ -169,8 +357,20 @@ class ScreenTimeClassifier:
             P[test] = self._fit_one(kind, X[~test], Y[~test]).predict_proba(X[test])
         return P
 
-    def fit(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: list[str] | tuple[str, ...]
-            ) -> "ScreenTimeClassifier":
+    def _thresholds(self, Y: np.ndarray, oof: Optional[np.ndarray]) -> np.ndarray:
+        """Per-character thresholds of the setting ``threshold``, given out-of-fold probabilities (or None)."""
+        if not isinstance(self.threshold, str):  # a number (checked: the only string allowed is "cv")
+            return np.full(Y.shape[1], self.threshold, np.float32)
+        if oof is None:
+            return np.full(Y.shape[1], config.THRESHOLD, np.float32)
+        return np.array([_cv_threshold(oof[:, j], Y[:, j] == 1) for j in range(Y.shape[1])], np.float32)
+
+    def fit(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str]) -> ScreenTimeClassifier:
+        """Learn from features ``X`` (N, D), 0/1 labels ``Y`` (N, characters) at ``times`` (N,) seconds.
+
+        Raises :class:`ModelError` when a character has too few examples, ValueError for inconsistent shapes
+        or settings. Returns ``self``.
+        """
         # One BLAS thread: the matrices are small, and on 2 busy cores several threads fighting over them made
         # training of the demo's 20 labels take 80 s instead of 7 s (measured while features were extracted).
         from threadpoolctl import threadpool_limits
@@ -178,13 +378,12 @@ class ScreenTimeClassifier:
         with threadpool_limits(1):
             return self._fit(X, Y, times, names)
 
-    def _fit(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: list[str] | tuple[str, ...]
-             ) -> "ScreenTimeClassifier":
+    def _fit(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str]
+             ) -> ScreenTimeClassifier:
         X = np.asarray(X, np.float32)
         Y = np.asarray(Y, np.uint8)
         times = np.asarray(times, float)
-        if self.kind not in ("auto", *KINDS):
-            raise ValueError(f"kind must be auto, dense or linear, got {self.kind!r}")
+        self._check_settings()
         if X.ndim != 2 or Y.shape != (X.shape[0], len(names)) or times.shape != (X.shape[0],):
             raise ValueError(f"X (N, D), Y (N, {len(names)}) and times (N,) disagree: "
                              f"{X.shape}, {Y.shape}, {times.shape}")
@@ -192,54 +391,63 @@ class ScreenTimeClassifier:
             raise ModelError("There are no characters to learn: add at least one character and label it.")
         for j, name in enumerate(names):
             pos = int(Y[:, j].sum())
-            if pos < 2 or len(Y) - pos < 2:
-                raise ModelError(f"{name} needs at least 2 labelled moments with them on screen and 2 without "
-                                 f"(now {pos} with, {len(Y) - pos} without): label a few more frames.")
+            if not has_enough(pos, len(Y)):
+                raise ModelError(f"{name} needs {ENOUGH_RULE} (now {pos} with them on screen, {len(Y) - pos} "
+                                 "without): label a few more frames.")
         n_blocks = len(np.unique(np.floor(times / self.block_s)))
         n_folds = min(self.n_folds, n_blocks)
         kinds = list(KINDS) if self.kind == "auto" else [self.kind]
-        self.names_ = tuple(names)
-        self.cv_scores_: dict[str, Scores] = {}
-        self.cv_by_kind_: dict[str, float] = {}
-        self.oof_proba_: Optional[np.ndarray] = None
-        self.thresholds_ = np.full(len(names), config.THRESHOLD, np.float32)
+        cv_by_kind: dict[str, float] = {}
+        cv_scores: dict[str, Scores] = {}
+        oof: Optional[np.ndarray] = None
+        thresholds = self._thresholds(Y, None)
+        kind = "linear" if self.kind == "auto" else self.kind
         if n_folds >= 2:
             folds = time_block_folds(times, n_folds, self.block_s)
-            best = None
-            for kind in kinds:
-                P = self._oof(kind, X, Y, folds)
-                macro = float(np.mean([scores(n, Y[:, j] == 1, P[:, j] >= config.THRESHOLD).f1
-                                       for j, n in enumerate(names)]))
-                self.cv_by_kind_[kind] = round(macro, 4)
-                if best is None or macro > best[0] + 1e-9:
-                    best = (macro, kind, P)
+            best: Optional[tuple[float, str, np.ndarray, np.ndarray]] = None
+            for candidate in kinds:
+                P = self._oof(candidate, X, Y, folds)
+                thr = self._thresholds(Y, P)
+                macro = float(np.mean([scores(n, Y[:, j] == 1, P[:, j] >= thr[j]).f1 for j, n in enumerate(names)]))
+                cv_by_kind[candidate] = round(macro, 4)
+                if best is None or macro > best[0] + _TIE:
+                    best = (macro, candidate, P, thr)
             assert best is not None
-            _, self.kind_, self.oof_proba_ = best
-            self.cv_scores_ = {n: scores(n, Y[:, j] == 1, self.oof_proba_[:, j] >= self.thresholds_[j])
-                               for j, n in enumerate(names)}
-        else:
-            self.kind_ = "linear" if self.kind == "auto" else self.kind
+            _, kind, oof, thresholds = best
+            cv_scores = {n: scores(n, Y[:, j] == 1, oof[:, j] >= thresholds[j]) for j, n in enumerate(names)}
+        model = self._fit_one(kind, X, Y)
+        self.names_ = tuple(names)
+        self.kind_ = kind
+        self.thresholds_ = thresholds
+        self.cv_scores_ = cv_scores
+        self.cv_by_kind_ = cv_by_kind
+        self.oof_proba_ = oof
         self.n_folds_ = n_folds
         self.n_train_ = int(len(Y))
-        self.model_ = self._fit_one(self.kind_, X, Y)
+        self.n_features_in_ = model.n_features
+        self.model_ = model
         return self
 
+    # ---- prediction --------------------------------------------------------------------------------------------
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "model_"):
-            raise ModelError("This model has not been trained yet: train it on labelled moments first.")
+        """Probability (N, characters) that each character is on screen in each of the N frames."""
+        self._check_fitted()
         X = np.asarray(X, np.float32)
-        expected = self.model_.arrays["mean"].shape[0]
+        expected = self.n_features_in_
         if X.ndim != 2 or X.shape[1] != expected:
             raise ModelError(f"The features have {X.shape[-1]} values per frame but the model expects {expected}: "
                              "use the same backbone the model was trained with.")
         return self.model_.predict_proba(X).astype(np.float32)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.predict_proba(X) >= self.thresholds_
+        """Presence (N, characters), bool: the probabilities at or above ``thresholds_``."""
+        out: np.ndarray = self.predict_proba(X) >= self.thresholds_
+        return out
 
     # ---- persistence: JSON + npz, nothing that executes on load -------------------------------------------
     def save(self, model_dir: os.PathLike[str] | str, extra: Optional[dict[str, Any]] = None) -> Path:
         """Write ``model.json`` and ``weights.npz`` into ``model_dir``; ``extra`` is stored in the JSON."""
+        self._check_fitted()
         d = Path(model_dir)
         d.mkdir(parents=True, exist_ok=True)
         meta = {
@@ -248,31 +456,34 @@ class ScreenTimeClassifier:
             "n_train": self.n_train_, "n_folds": self.n_folds_, "cv_by_kind": self.cv_by_kind_,
             "cv_scores": {n: asdict(s) for n, s in self.cv_scores_.items()}, **(extra or {}),
         }
-        tmp_w = d / ".weights.npz.tmp.npz"
-        np.savez(tmp_w, **self.model_.arrays)
-        os.replace(tmp_w, d / "weights.npz")
-        tmp_j = d / ".model.json.tmp"
-        tmp_j.write_text(json.dumps(meta, indent=1))
-        os.replace(tmp_j, d / "model.json")
+        save_npz(d / "weights.npz", self.model_.arrays)
+        write_text(d / "model.json", json.dumps(meta, indent=1))
         return d
 
     @classmethod
-    def load(cls, model_dir: os.PathLike[str] | str) -> tuple["ScreenTimeClassifier", dict[str, Any]]:
-        """The model and its stored metadata (backbone, sampling...). Raises :class:`ModelError`."""
+    def load(cls, model_dir: os.PathLike[str] | str) -> tuple[ScreenTimeClassifier, dict[str, Any]]:
+        """The model and its stored metadata (backbone, sampling...). Raises :class:`ModelError`.
+
+        Settings that a model folder does not name (it was saved before they existed) take their defaults.
+        """
         d = Path(model_dir)
         mj, wz = d / "model.json", d / "weights.npz"
         if not mj.is_file() or not wz.is_file():
             raise ModelError(f"{d} holds no trained model (model.json and weights.npz): train one with "
                              "`python -m core train` first, or check the folder.")
+        other_version = ModelError(f"The model in {d} was saved by another version of Screen Time: train it again.")
         try:
             meta = json.loads(mj.read_text())
             if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
-                raise ModelError(f"The model in {d} was saved by another version of Screen Time: train it again.")
+                raise other_version
             with np.load(wz, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
         except (OSError, ValueError) as exc:
             raise ModelError(f"The model in {d} is damaged ({exc.__class__.__name__}): train it again.") from None
-        clf = cls(**meta["params"])
+        params = meta.get("params", {})
+        if not isinstance(params, dict) or not set(params) <= set(cls._defaults()):  # settings we do not know
+            raise other_version
+        clf = cls(**params)
         clf.names_ = tuple(meta["characters"])
         clf.kind_ = meta["kind"]
         clf.thresholds_ = np.asarray(meta["thresholds"], np.float32)
@@ -280,5 +491,7 @@ class ScreenTimeClassifier:
         clf.n_folds_ = meta["n_folds"]
         clf.cv_by_kind_ = meta.get("cv_by_kind", {})
         clf.cv_scores_ = {n: Scores(**s) for n, s in meta.get("cv_scores", {}).items()}
+        clf.oof_proba_ = None
         clf.model_ = _Fitted(clf.kind_, arrays)
+        clf.n_features_in_ = clf.model_.n_features
         return clf, meta
