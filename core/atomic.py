@@ -27,21 +27,28 @@ PathLike = os.PathLike[str] | str
 
 
 @contextlib.contextmanager
-def atomic_file(path: PathLike, suffix: str = ".tmp") -> Iterator[IO[bytes]]:
-    """A binary file opened at a temporary name beside ``path``; renamed to ``path`` when the block ends
-    without an error, removed when it raises. ``suffix`` keeps the extension for writers that look at it."""
+def atomic_path(path: PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path beside ``path`` for a writer that wants a file name (an encoder, say); renamed to
+    ``path`` when the block ends without an error, removed when it raises. ``suffix`` keeps the extension for
+    writers that look at it. The folder must exist: a missing one is the caller's decision, not ours."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(target.parent / f".{target.name}.{secrets.token_hex(6)}{suffix}")
-    # os.open with 0o666 keeps the user's umask (mkstemp would make every result private, 0o600)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}{suffix}"
     try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
+        yield tmp
         os.replace(tmp, target)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_file(path: PathLike, suffix: str = ".tmp") -> Iterator[IO[bytes]]:
+    """A binary file opened at a temporary name beside ``path``; renamed to ``path`` when the block ends
+    without an error, removed when it raises."""
+    with atomic_path(path, suffix) as tmp:
+        # os.open with 0o666 keeps the user's umask (mkstemp would make every result private, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as f:
+            yield f
 
 
 def write_bytes(path: PathLike, data: bytes) -> Path:

@@ -4,7 +4,8 @@
 
 Writes, next to this script:
 
-* ``bbb_demo.mp4``   60 s of Big Buck Bunny (110 s to 170 s), 640x360, H.264, no sound (Debian's ffmpeg);
+* ``bbb_demo.mp4``   60 s of Big Buck Bunny (110 s to 170 s), 640x360, H.264 (x264 CRF 30, preset slow), no
+                     sound, cut with PyAV (``core.media.cut_clip``: no ``ffmpeg`` program needed);
 * ``labels.csv``     who is on screen, from ``benchmarks/bbb_truth.csv`` shifted by -110 s, every 3rd second only
                      (as a real user would label part of the seconds);
 * ``features.npz`` + ``features.json``  the VGG16 features of every second (so the app needs no VGG16 run);
@@ -19,7 +20,6 @@ import argparse
 import csv
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,17 +28,16 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
 
 FILM = Path("/work/shared/data/big_buck_bunny_720p.mp4")
 START_S, LENGTH_S, LABEL_EVERY = 110, 60, 3
 CHARACTERS = ("Bunny", "Frank", "Rinky", "Gimera", "Bird")
 
 
-def cut_clip(film: Path, out: Path) -> None:
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-ss", str(START_S), "-i", str(film), "-t", str(LENGTH_S),
-                    "-vf", "scale=640:360", "-c:v", "libx264", "-preset", "slow", "-crf", "30",
-                    "-pix_fmt", "yuv420p", "-an", "-movflags", "+faststart", str(out)], check=True)
+def make_clip(film: Path, out: Path) -> None:
+    from core.media import cut_clip
+
+    cut_clip(film, out, start_s=START_S, length_s=LENGTH_S, size=(640, 360), crf=30, preset="slow")
 
 
 def write_labels(truth: Path, out: Path) -> None:
@@ -64,7 +63,7 @@ def main() -> None:
 
     clip = HERE / "bbb_demo.mp4"
     if not (args.keep_clip and clip.is_file()):
-        cut_clip(args.film, clip)
+        make_clip(args.film, clip)
     write_labels(ROOT / "benchmarks" / "bbb_truth.csv", HERE / "labels.csv")
     with tempfile.TemporaryDirectory() as tmp:
         fs = core.extract_features(clip, 1.0, cache=core.FeatureCache(Path(tmp)), keep_thumbs=False,

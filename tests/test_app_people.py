@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from faces_helpers import ALEX, CLIP, LIN
 from streamlit.testing.v1 import AppTest
+from test_app_helpers import ROOT, dirs, synth_video  # noqa: F401
 
 from core.cache import FeatureCache
 from core.faces import PeopleBook
 from core.faces.detect import DetectorSettings
 from core.faces.project_people import ProjectPeople
 from core.faces.store import compute_faces
+from core.media import cut_clip
 from core.project import Project
-from faces_helpers import ALEX, CLIP, LIN
-from test_app_helpers import ROOT, dirs, synth_video  # noqa: F401
 
 PAGE = str(ROOT / "pages" / "people.py")
 
@@ -29,8 +29,7 @@ def faces_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     defaults (hog+cnn, every 1 s), to copy into each test's project."""
     d = tmp_path_factory.mktemp("people-page")
     ep2 = d / "episode2.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(CLIP), "-t", "8", "-an", "-c:v", "libx264",
-                    "-preset", "veryfast", "-crf", "20", str(ep2)], check=True)
+    cut_clip(CLIP, ep2, length_s=8, crf=20)
     cache = FeatureCache(d / "cache")
     for video in (CLIP, ep2):
         compute_faces(video, 1.0, DetectorSettings(), cache=cache)
