@@ -445,6 +445,7 @@ class Project:
                 clf: ScreenTimeClassifier) -> None:
         """Store a model's probabilities of every sampled moment of a video, with what a timeline needs."""
         f = self.root / "runs" / f"{model_id}-{video_id}.npz"
+        f.parent.mkdir(exist_ok=True)
         save_npz(f, {"times": fs.times, "probs": probs, "thresholds": clf.thresholds_, "names": np.array(clf.names_),
                      "every": np.asarray(fs.every, np.float64), "duration_s": np.asarray(fs.duration_s, np.float64)})
         with self._tx() as c:
