@@ -150,6 +150,7 @@ class PeopleBook:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise FaceError("This people book has no file yet: give a path to save it to.")
+        target.parent.mkdir(parents=True, exist_ok=True)
         write_text(target, json.dumps(self.to_dict(), indent=1))
         self.path = target
         return target
