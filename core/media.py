@@ -22,7 +22,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import VideoError
-from .video import SampleReader, check_file
+from .video import SampleReader, check_file, unreadable
 
 #: x264's constant-rate factor when none is given: 23 is x264's own default (0 is lossless, 51 the worst).
 DEFAULT_CRF = 23
@@ -117,8 +117,7 @@ def cut_clip(src: os.PathLike[str] | str, dst: os.PathLike[str] | str, start_s: 
         container = av.open(str(p))
         stream = container.streams.video[0]
     except (av.error.FFmpegError, OSError, IndexError):  # IndexError: no video stream (sound only, or damaged)
-        raise VideoError(f"{p.name} is not a video we can read: choose a complete video file (MP4, MKV, AVI)."
-                         ) from None
+        raise unreadable(p.name) from None
     tb = stream.time_base or Fraction(1, 1000)
     base = stream.start_time or 0
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
