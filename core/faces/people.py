@@ -24,10 +24,12 @@ from typing import Any, Optional
 import numpy as np
 
 from ..atomic import write_text
+from ..timeline import mmss
 from . import config
-from .cluster import cluster_faces, is_sharp
+from .cluster import group_faces, is_sharp
 from .errors import FaceError
 from .store import FaceSet
+from .tracks import Tracks, link_tracks
 
 FORMAT = 1
 
@@ -61,7 +63,11 @@ class Person:
 @dataclass
 class VideoState:
     """Groups of one face set: ``labels[i]`` is face i's group; ``persons`` maps group -> person id;
-    ``decided`` are groups the user named, unnamed or ignored (automatic matching leaves them alone)."""
+    ``decided`` are groups the user named, unnamed or ignored (automatic matching leaves them alone);
+    ``confirmed`` are unsure groups (one face) the user said are someone, so they count. ``tracks[i]`` is face
+    i's track (:mod:`.tracks`);
+    ``bridges`` are (face before, face after, moment) where a track bridged a moment the detector missed:
+    the moment counts for a group holding both faces."""
 
     key: str
     video: str
@@ -69,10 +75,19 @@ class VideoState:
     frames: list[int]
     persons: dict[int, str] = field(default_factory=dict)
     decided: set[int] = field(default_factory=set)
+    confirmed: set[int] = field(default_factory=set)
+    tracks: list[int] = field(default_factory=list)
+    bridges: list[tuple[int, int, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if len(self.labels) != len(self.frames):
             raise ValueError("labels and frames need one entry per face")
+        if not self.tracks:
+            self.tracks = list(range(len(self.labels)))  # a book without tracks: every face is its own
+        if len(self.tracks) != len(self.labels):
+            raise ValueError("tracks need one entry per face")
+        if any(not (0 <= a < len(self.labels) and 0 <= b < len(self.labels)) for a, b, _ in self.bridges):
+            raise ValueError("a bridge must join two faces of this video")
 
     def groups(self) -> list[int]:
         return sorted(set(self.labels))
@@ -82,7 +97,24 @@ class VideoState:
 
     def check_group(self, group: int) -> None:
         if group not in set(self.labels):
-            raise FaceError(f"There is no group g{group} in this video: pick one of the groups listed.")
+            raise FaceError("That person is no longer in this video's list (the page was out of date): "
+                            "look again at the list and choose again.")
+
+
+def _bridges(faces: FaceSet, tracks: Tracks) -> list[tuple[int, int, int]]:
+    """(face before, face after, moment) of each moment a track bridged."""
+    out = []
+    for t, m in tracks.bridged:
+        idx = tracks.faces_of(t)
+        samples = faces.face_sample[idx]
+        before, after = idx[samples < m], idx[samples > m]
+        out.append((int(before[-1]), int(after[0]), int(m)))
+    return out
+
+
+def plural(n: int, word: str, many: Optional[str] = None) -> str:
+    """``1 face``, ``2 faces`` (``many`` for irregular plurals: ``plural(2, "person", "people")``)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def _distance_to(person: Person, emb: np.ndarray) -> float:
@@ -127,7 +159,10 @@ class PeopleBook:
                 book.videos[key] = VideoState(key=key, video=d.get("video", ""), labels=[int(x) for x in d["labels"]],
                                               frames=[int(x) for x in d["frames"]],
                                               persons={int(g): str(pid) for g, pid in d.get("persons", {}).items()},
-                                              decided={int(g) for g in d.get("decided", [])})
+                                              decided={int(g) for g in d.get("decided", [])},
+                                              confirmed={int(g) for g in d.get("confirmed", [])},
+                                              tracks=[int(x) for x in d.get("tracks", [])],
+                                              bridges=[(int(a), int(b), int(m)) for a, b, m in d.get("bridges", [])])
         except FaceError:
             raise
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
@@ -142,7 +177,8 @@ class PeopleBook:
                        for pid, p in self.people.items()},
             "videos": {k: {"video": v.video, "labels": v.labels, "frames": v.frames,
                            "persons": {str(g): pid for g, pid in sorted(v.persons.items())},
-                           "decided": sorted(v.decided)} for k, v in self.videos.items()},
+                           "decided": sorted(v.decided), "confirmed": sorted(v.confirmed), "tracks": v.tracks,
+                           "bridges": [list(x) for x in v.bridges]} for k, v in self.videos.items()},
         }
 
     def save(self, path: Optional[Path | str] = None) -> Path:
@@ -198,9 +234,11 @@ class PeopleBook:
         that match a known person. Returns the state and sentences about what was matched."""
         st = self.videos.get(faces.key)
         if st is None or len(st.labels) != len(faces):
-            labels = cluster_faces(faces.embeddings, faces.face_sample, threshold, is_sharp(faces.sharpness))
+            tracks = link_tracks(faces)
+            labels = group_faces(faces, threshold, tracks)
             st = VideoState(key=faces.key, video=str(faces.video), labels=[int(x) for x in labels],
-                            frames=[int(x) for x in faces.face_sample])
+                            frames=[int(x) for x in faces.face_sample], tracks=[int(x) for x in tracks.track],
+                            bridges=_bridges(faces, tracks))
             self.videos[faces.key] = st
         messages = self.match(faces)
         self._update_centroids(faces)
@@ -238,8 +276,11 @@ class PeopleBook:
                 continue
             st.persons[g] = pid
             p = self.people[pid]
-            what = "ignored" if p.ignore else f"named {p.name}"
-            messages.append(f"Group g{g} ({len(st.faces_of(g))} faces) {what}: distance {d:.2f} to a known face.")
+            how = "closely" if d < 0.5 else "probably"
+            seen = plural(len(st.faces_of(g)), "face")
+            messages.append(f"{seen} ignored again: they look like faces you ignored before." if p.ignore else
+                            f"Recognised {p.name} ({seen}): {how} the same face as their photo or an earlier "
+                            "video.")
         return messages
 
     def _update_centroids(self, faces: FaceSet) -> None:
@@ -272,8 +313,8 @@ class PeopleBook:
         mine = {st.frames[i] for i in st.faces_of(group)}
         for h, pid in st.persons.items():
             if pid == p.id and h != group and mine & {st.frames[i] for i in st.faces_of(h)}:
-                raise FaceError(f"Group g{h} is already {p.name} and shares a frame with g{group}: "
-                                "one person cannot be twice in one frame, so rename or split one of them first.")
+                raise FaceError(f"{p.name} is already on screen in a frame of these faces: one person cannot be "
+                                "twice in one frame, so split the wrong faces out first or choose another name.")
         st.persons[group] = p.id
         self._update_centroids(faces)
         return p
@@ -292,6 +333,13 @@ class PeopleBook:
             st.persons[group] = self._new_person(None, ignore=True).id
         self._update_centroids(faces)
 
+    def confirm(self, faces: FaceSet, group: int) -> None:
+        """Count an unsure group (a face seen once) as a person: the user looked and decided it is someone."""
+        st = self.state(faces)
+        st.check_group(group)
+        st.decided.add(group)
+        st.confirmed.add(group)
+
     def merge(self, faces: FaceSet, keep: int, other: int) -> int:
         """Put the faces of group ``other`` into group ``keep``: one person. Returns ``keep``."""
         st = self.state(faces)
@@ -303,14 +351,15 @@ class PeopleBook:
         shared = sorted({st.frames[i] for i in a} & {st.frames[i] for i in b})
         if shared:
             t = float(faces.times[shared[0]])
-            raise FaceError(f"Groups g{keep} and g{other} are both on screen at {t:g} s, so they are two people: "
-                            "move the wrong face out first, then merge.")
+            raise FaceError(f"These two are both on screen at {mmss(t)}, so they are two people: "
+                            "split the wrong faces out first, then merge.")
         for i in b:
             st.labels[i] = keep
         if keep not in st.persons and other in st.persons:
             st.persons[keep] = st.persons[other]
         st.persons.pop(other, None)
         st.decided.discard(other)
+        st.confirmed.discard(other)
         st.decided.add(keep)
         self._update_centroids(faces)
         return keep
@@ -334,7 +383,7 @@ class PeopleBook:
             st.check_group(to_group)
             staying = {st.frames[i] for i in st.faces_of(to_group) if i not in ids}
             if staying & set(moving_frames):
-                raise FaceError(f"Group g{to_group} already has a face in the same frame: one person cannot be "
+                raise FaceError("That person already has a face in the same frame: one person cannot be "
                                 "twice in one frame.")
         for i in ids:
             st.labels[i] = to_group

