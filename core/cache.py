@@ -14,15 +14,21 @@ Layout under the cache folder (``$SCREENTIME_CACHE``)::
 from __future__ import annotations
 
 import json
-import shutil
+import math
+import zipfile
+import zlib
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
 from . import config
-from .atomic import atomic_dir
+from .atomic import json_text, replace_dir
+
+#: What reading a damaged entry can raise (a truncated or altered npz, a JSON nested too deep...).
+_READ_ERRORS = (OSError, ValueError, KeyError, TypeError, EOFError, RecursionError, zipfile.BadZipFile, zlib.error)
 
 #: 2: frames are scaled to the network's input by FFmpeg (``core.pictures.SCALING``); format-1 entries, made
 #: from frames scaled by OpenCV, are computed again.
@@ -49,9 +55,25 @@ def read_entry(d: Path, arrays_name: str, sha256: str, fmt: int, keys: Optional[
             return None
         with np.load(arr_path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in (z.files if keys is None else keys)}
-    except (OSError, ValueError, KeyError):
+    except _READ_ERRORS:
         return None
     return meta, arrays
+
+
+def _sound_features(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> bool:
+    """Whether a feature entry is whole: its metadata parses and its arrays agree (moments, finite values)."""
+    try:
+        ok = (Fraction(str(meta["fps"])) > 0 and math.isfinite(float(meta["duration_s"]))
+              and float(meta["every"]) > 0 and isinstance(meta["backbone"], str) and isinstance(meta["weights"], str))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return False
+    times, feats = arrays.get("times"), arrays.get("features")
+    if times is not None and (times.ndim != 1 or not np.isfinite(times).all()):
+        return False
+    if feats is not None and (feats.ndim != 2 or not np.isfinite(feats).all()
+                              or (times is not None and feats.shape[0] != times.shape[0])):
+        return False
+    return ok
 
 
 class FeatureCache:
@@ -76,8 +98,8 @@ class FeatureCache:
         """The stored arrays (all, or only those named in ``arrays``, e.g. ``("times",)``: npz files read
         each array on demand) and metadata, or None when there is no complete entry for this key."""
         entry = read_entry(self.entry_dir(sha256, every, backbone_key), "features.npz", sha256, FORMAT, arrays)
-        if entry is None:
-            return None
+        if entry is None or not _sound_features(*entry):
+            return None  # computed again
         meta, found = entry
         return {"meta": meta, **found}
 
@@ -87,9 +109,6 @@ class FeatureCache:
 
         def fill(tmp: Path) -> None:
             np.savez(tmp / "features.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub: positional arrays
-            (tmp / "meta.json").write_text(json.dumps({"format": FORMAT, **meta}, indent=1))
+            (tmp / "meta.json").write_text(json_text({"format": FORMAT, **meta}), encoding="utf-8")
 
-        if final.exists():
-            shutil.rmtree(final)
-        atomic_dir(final, fill)
-        return final
+        return replace_dir(final, fill)  # a reader meets the old entry or the new one, whole

@@ -17,9 +17,14 @@ learned ends in ``_``.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import io
 import json
+import math
 import os
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -29,7 +34,7 @@ import numpy as np
 
 from . import config
 from ._version import __version__
-from .atomic import save_npz, write_text
+from .atomic import interrupted_replace, json_text, replace_dir
 from .errors import ModelError
 from .labels import ENOUGH_RULE, has_enough
 from .validation import Scores, scores, time_block_folds
@@ -446,44 +451,39 @@ class ScreenTimeClassifier:
 
     # ---- persistence: JSON + npz, nothing that executes on load -------------------------------------------
     def save(self, model_dir: os.PathLike[str] | str, extra: Optional[dict[str, Any]] = None) -> Path:
-        """Write ``model.json`` and ``weights.npz`` into ``model_dir``; ``extra`` is stored in the JSON."""
+        """Write ``model.json`` and ``weights.npz`` into ``model_dir``; ``extra`` is stored in the JSON.
+
+        The folder is replaced as a whole (:func:`core.atomic.replace_dir`): a save that is killed leaves the
+        previous model or the new one, never the JSON of one beside the weights of the other. ``model.json``
+        also names the SHA-256 of its ``weights.npz``, so a folder mixed by hand is refused on load.
+        """
         self._check_fitted()
-        d = Path(model_dir)
-        d.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": MODEL_FORMAT, "program_version": __version__, "characters": list(self.names_),
             "kind": self.kind_, "params": self.get_params(), "thresholds": [float(t) for t in self.thresholds_],
             "n_train": self.n_train_, "n_folds": self.n_folds_, "cv_by_kind": self.cv_by_kind_,
             "cv_scores": {n: asdict(s) for n, s in self.cv_scores_.items()}, **(extra or {}),
         }
-        save_npz(d / "weights.npz", self.model_.arrays)
-        write_text(d / "model.json", json.dumps(meta, indent=1))
-        return d
+
+        def fill(tmp: Path) -> None:
+            buf = io.BytesIO()
+            np.savez(buf, **self.model_.arrays)  # type: ignore[arg-type]  # numpy's stub: positional arrays too
+            data = buf.getvalue()
+            (tmp / WEIGHTS_FILE).write_bytes(data)
+            meta["weights_sha256"] = hashlib.sha256(data).hexdigest()
+            (tmp / MODEL_FILE).write_text(json_text(meta), encoding="utf-8")
+
+        return replace_dir(model_dir, fill)
 
     @classmethod
     def load(cls, model_dir: os.PathLike[str] | str) -> tuple[ScreenTimeClassifier, dict[str, Any]]:
-        """The model and its stored metadata (backbone, sampling...). Raises :class:`ModelError`.
+        """The model and its stored metadata (backbone, sampling...). Raises :class:`ModelError`, with one
+        sentence, for a missing, mixed, damaged or foreign folder (:func:`check_model_folder`).
 
         Settings that a model folder does not name (it was saved before they existed) take their defaults.
         """
-        d = Path(model_dir)
-        mj, wz = d / "model.json", d / "weights.npz"
-        if not mj.is_file() or not wz.is_file():
-            raise ModelError(f"{d} holds no trained model (model.json and weights.npz): train one with "
-                             "`python -m core train` first, or check the folder.")
-        other_version = ModelError(f"The model in {d} was saved by another version of Screen Time: train it again.")
-        try:
-            meta = json.loads(mj.read_text())
-            if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
-                raise other_version
-            with np.load(wz, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"The model in {d} is damaged ({exc.__class__.__name__}): train it again.") from None
-        params = meta.get("params", {})
-        if not isinstance(params, dict) or not set(params) <= set(cls._defaults()):  # settings we do not know
-            raise other_version
-        clf = cls(**params)
+        meta, arrays = read_model_folder(model_dir)
+        clf = cls(**meta["params"])
         clf.names_ = tuple(meta["characters"])
         clf.kind_ = meta["kind"]
         clf.thresholds_ = np.asarray(meta["thresholds"], np.float32)
@@ -495,3 +495,177 @@ class ScreenTimeClassifier:
         clf.model_ = _Fitted(clf.kind_, arrays)
         clf.n_features_in_ = clf.model_.n_features
         return clf, meta
+
+
+# ---- the model folder's schema ----------------------------------------------------------------------------
+MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.npz"
+#: Bytes: the largest model.json and the most that weights.npz may unpack to. A 20-character dense model on
+#: 2,048 features is 2 MB; these only stop a damaged or hostile folder from filling the memory.
+MAX_MODEL_JSON_BYTES = 16 * 1024**2
+MAX_WEIGHTS_BYTES = 512 * 1024**2
+#: Arrays of each kind, with their shapes in D (features), C (characters) and H (hidden units).
+ARRAY_SHAPES: dict[str, dict[str, tuple[str, ...]]] = {
+    "linear": {"mean": ("D",), "scale": ("D",), "coef": ("C", "D"), "intercept": ("C",)},
+    "dense": {"mean": ("D",), "scale": ("D",), "w1": ("D", "H"), "b1": ("H",), "w2": ("H", "C"), "b2": ("C",)},
+}
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, TypeError, RecursionError, zipfile.BadZipFile, zlib.error)
+
+
+class _Damaged(Exception):
+    """What is wrong with a model folder, in a few words (made into one ModelError sentence)."""
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _check_params(params: Any) -> dict[str, Any]:
+    """The stored settings, each of the type of its default and in range; unknown ones mean another version."""
+    defaults = ScreenTimeClassifier._defaults()
+    if not isinstance(params, dict):
+        raise _Damaged("its settings (params) are missing")
+    if not set(params) <= set(defaults):
+        raise _OtherVersion
+    for key, value in params.items():
+        default = defaults[key]
+        if key == "threshold":
+            ok = value == "cv" or _is_number(value)
+        elif isinstance(default, str):
+            ok = isinstance(value, str)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = _is_number(value)
+        if not ok:
+            raise _Damaged(f"its setting {key} is {value!r}")
+    try:
+        ScreenTimeClassifier(**params)._check_settings()
+    except ValueError as exc:
+        raise _Damaged(str(exc)) from None
+    return params
+
+
+class _OtherVersion(Exception):
+    pass
+
+
+def _check_meta(meta: dict[str, Any]) -> None:
+    """The fields of model.json that prediction relies on."""
+    names = meta.get("characters")
+    if (not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names)):
+        raise _Damaged("it names no characters, or an empty one")
+    if len(set(names)) != len(names):
+        raise _Damaged("it names a character twice")
+    if meta.get("kind") not in KINDS:
+        raise _Damaged(f"its kind is {meta.get('kind')!r}, not one of {', '.join(KINDS)}")
+    thr = meta.get("thresholds")
+    if (not isinstance(thr, list) or len(thr) != len(names)
+            or not all(_is_number(t) and 0.0 < t < 1.0 for t in thr)):
+        raise _Damaged(f"it needs one threshold between 0 and 1 for each of its {len(names)} characters")
+    if not _is_count(meta.get("n_train")) or not _is_count(meta.get("n_folds")):
+        raise _Damaged("its counts of labels and folds are not whole numbers")
+    cv_by_kind = meta.get("cv_by_kind", {})
+    if not isinstance(cv_by_kind, dict) or not all(v is None or _is_number(v) for v in cv_by_kind.values()):
+        raise _Damaged("its validation scores are not numbers")
+    cv = meta.get("cv_scores", {})
+    fields = set(Scores.__dataclass_fields__)
+    if not isinstance(cv, dict) or not all(isinstance(s, dict) and set(s) == fields for s in cv.values()):
+        raise _Damaged("its validation scores are incomplete")
+    if "every" in meta and not (_is_number(meta["every"]) and config.EVERY_MIN_S <= meta["every"]
+                                <= config.EVERY_MAX_S):
+        raise _Damaged(f"its sampling step (every) is {meta['every']!r}, not {config.EVERY_MIN_S:g} to "
+                       f"{config.EVERY_MAX_S:g} seconds")
+    for key in ("backbone", "weights"):
+        if key in meta and not (isinstance(meta[key], str) and meta[key]):
+            raise _Damaged(f"its {key} is not named")
+    if "features" in meta:
+        f = meta["features"]
+        size = f.get("input_size") if isinstance(f, dict) else None
+        if (not isinstance(f, dict) or not isinstance(f.get("layers"), list)
+                or not all(isinstance(x, str) for x in f["layers"]) or not isinstance(f.get("pooling"), str)
+                or not isinstance(size, list) or len(size) != 2 or not all(_is_count(v) and v > 0 for v in size)):
+            raise _Damaged("its feature description (layers, pooling, input size) is incomplete")
+
+
+def _check_arrays(kind: str, arrays: dict[str, np.ndarray], n_characters: int) -> dict[str, np.ndarray]:
+    """The arrays of ``kind``, float32, finite, with consistent shapes; ``scale`` never zero."""
+    want = ARRAY_SHAPES[kind]
+    if set(arrays) != set(want):
+        raise _Damaged(f"a {kind} model holds the arrays {', '.join(sorted(want))}, "
+                       f"this one {', '.join(sorted(arrays)) or 'none'}")
+    dims: dict[str, int] = {"C": n_characters}
+    for name, axes in want.items():
+        a = arrays[name]
+        if a.ndim != len(axes) or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+            raise _Damaged(f"its array {name} is not a {len(axes)}-D array of numbers")
+        for axis, size in zip(axes, a.shape):
+            if dims.setdefault(axis, int(size)) != size or size == 0:
+                raise _Damaged(f"its array {name} has shape {a.shape}, which does not fit {n_characters} "
+                               f"character(s) and {dims.get('D', '?')} features")
+        if not np.isfinite(a).all():
+            raise _Damaged(f"its array {name} holds values that are not finite numbers")
+    if not (arrays["scale"] != 0).all():
+        raise _Damaged("its array scale holds a zero")
+    return {k: np.asarray(v, np.float32) for k, v in arrays.items()}
+
+
+def _read_json(mj: Path) -> Any:
+    if mj.stat().st_size > MAX_MODEL_JSON_BYTES:
+        raise _Damaged(f"its {MODEL_FILE} is larger than {MAX_MODEL_JSON_BYTES // 1024**2} MB")
+    return json.loads(mj.read_text(encoding="utf-8"))
+
+
+def _read_arrays(wz: Path) -> dict[str, np.ndarray]:
+    with zipfile.ZipFile(wz) as zf:
+        if sum(i.file_size for i in zf.infolist()) > MAX_WEIGHTS_BYTES:
+            raise _Damaged(f"its {WEIGHTS_FILE} unpacks to more than {MAX_WEIGHTS_BYTES // 1024**2} MB")
+    with np.load(wz, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def read_model_folder(model_dir: os.PathLike[str] | str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``model.json`` and the arrays of a model folder, checked against the folder's schema (settings and
+    their types, kind, characters, thresholds, the arrays and their shapes for the characters and the feature
+    width, finite values, a non-zero scale, the sampling step, and the SHA-256 of the weights that
+    ``model.json`` names). Raises :class:`ModelError` with one sentence saying what to do.
+    """
+    d = Path(model_dir)
+    mj, wz = d / MODEL_FILE, d / WEIGHTS_FILE
+    if not d.exists():
+        aside = interrupted_replace(d)
+        if aside is not None:
+            raise ModelError(f"Saving the model in {d} was interrupted: the previous model is in {aside}; "
+                             f"rename that folder to {d.name}, or train again.")
+    if not mj.is_file() or not wz.is_file():
+        raise ModelError(f"{d} holds no trained model ({MODEL_FILE} and {WEIGHTS_FILE}): train one with "
+                         "`python -m core train` first, or check the folder.")
+    other_version = ModelError(f"The model in {d} was saved by another version of Screen Time: train it again.")
+    try:
+        meta = _read_json(mj)
+        if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+            raise other_version
+        if wz.stat().st_size > MAX_WEIGHTS_BYTES:
+            raise _Damaged(f"its {WEIGHTS_FILE} is larger than {MAX_WEIGHTS_BYTES // 1024**2} MB")
+        stored_sha = meta.get("weights_sha256")  # models saved before it existed have none
+        if stored_sha is not None and hashlib.sha256(wz.read_bytes()).hexdigest() != stored_sha:
+            raise ModelError(f"The model in {d} is a mix of two saves (its {WEIGHTS_FILE} is not the one its "
+                             f"{MODEL_FILE} names): train it again, or copy the whole folder again.")
+        meta["params"] = _check_params(meta.get("params"))
+        _check_meta(meta)
+        arrays = _check_arrays(meta["kind"], _read_arrays(wz), len(meta["characters"]))
+    except _OtherVersion:
+        raise other_version from None
+    except _Damaged as exc:
+        raise ModelError(f"The model in {d} is damaged ({exc}): train it again.") from None
+    except _READ_ERRORS as exc:
+        raise ModelError(f"The model in {d} is damaged ({exc.__class__.__name__}): train it again.") from None
+    return meta, arrays
+
+
+def check_model_folder(model_dir: os.PathLike[str] | str) -> None:
+    """Raise :class:`ModelError` (one sentence) unless ``model_dir`` holds a complete, consistent model."""
+    read_model_folder(model_dir)

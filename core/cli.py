@@ -6,6 +6,8 @@ Errors are one sentence on stderr and a non-zero exit code; ``--debug`` shows th
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +20,16 @@ from .errors import ScreenTimeError
 from .smoothing import Smoothing
 
 EXIT_ERROR = 2
+#: Exit code after SIGTERM (128 + 15, as a shell reports a process it ended).
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that every ``finally`` runs (temporary folders are removed)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
 
 
 class _TerminalProgress:
@@ -49,14 +61,19 @@ def every_arg(text: str) -> float:
     return value
 
 
+#: Seconds: the longest smoothing duration accepted (a day). Longer ones mean nothing for a video, and 1e308
+#: made the two-state model call every moment absent.
+MAX_DURATION_S = 86_400.0
+
+
 def duration_arg(text: str) -> float:
-    """A smoothing duration: zero or more seconds (finite)."""
+    """A smoothing duration: zero or more seconds, at most :data:`MAX_DURATION_S`."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"a duration is zero or more seconds, not {text}")
+    if not 0 <= value <= MAX_DURATION_S:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"a duration is 0 to {MAX_DURATION_S:g} seconds (a day), not {text}")
     return value
 
 
@@ -123,10 +140,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from .video import probe_video
+    from .video import probe_video, shown
 
     info = probe_video(args.video)
-    print(f"{info.path.name}: {info.width}x{info.height}, {info.fps} fps ({float(info.fps):.3f}), "
+    print(f"{shown(info.path.name)}: {info.width}x{info.height}, {info.fps} fps ({float(info.fps):.3f}), "
           f"{info.frame_count} frames, {info.duration_s:.2f} s")
     return 0
 
@@ -209,12 +226,34 @@ def _plugins() -> list[Callable[[Any], None]]:
         pass
     else:
         out.append(register)
+    from .batch_cli import register as register_batch
+    out.append(register_batch)
     return out
 
 
+def _printable_output() -> None:
+    """File names that are not UTF-8 reach messages as surrogates: print them escaped instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]  # a TextIOWrapper
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    _printable_output()
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    with contextlib.suppress(ValueError):  # not in the main thread (a test calling main): keep the default
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command; every way it can end is one line on stderr and an exit code."""
     try:
         return int(args.func(args) or 0)
     except ScreenTimeError as exc:
@@ -222,9 +261,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except Terminated:
+        print("Stopped (terminated).", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 130
+    except OSError as exc:  # the machine said no: a full disk, no permission, a folder where a file should be
+        if args.debug:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"Error: {exc.strerror or exc}{where}: check the path, its permissions and the free disk space, "
+              "then run again.", file=sys.stderr)
+        return EXIT_ERROR
     except Exception as exc:  # a bug of ours: one line, the traceback with --debug
         if args.debug:
             raise

@@ -62,6 +62,13 @@ THUMB_WIDTH: int = 320
 #: Bytes: the largest video we accept (uploads included).
 MAX_VIDEO_BYTES: int = 8 * 1024**3
 
+#: Batch (``python -m core batch``): cores, and TensorFlow threads, per Ray task (one video per task), at most
+#: the cores of the smallest node. On 2 cores, 4 clips of 30 s of Big Buck Bunny 720p with VGG16: one video at
+#: a time with 2 threads took 48.9 s, two at once with 1 thread each 72.4 s, one with 1 thread 87.3 s: every
+#: task process loads TensorFlow and builds VGG16 (10-20 s under load), and two at once also compete for
+#: memory bandwidth (``benchmarks/batch_speed.py``, ``docs/scale.md``). A bigger node runs cores / 2 at once.
+BATCH_THREADS_PER_TASK: int = 2
+
 
 def cache_dir() -> Path:
     """Folder for cached features: ``$SCREENTIME_CACHE``, else ``~/.cache/screentime`` (XDG aware)."""

@@ -24,6 +24,10 @@ class ModelError(ScreenTimeError):
     """A model cannot be trained, saved or loaded (too few labels, wrong folder, other backbone)."""
 
 
+class OutputError(ScreenTimeError):
+    """A results or model folder cannot be written where the user asked (a file is in the way)."""
+
+
 class BackboneError(ScreenTimeError):
     """The feature network cannot be built (no weights available)."""
 

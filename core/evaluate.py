@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import LabelError
-from .labels import LabelSet, read_labels_csv
+from .labels import MAX_LABELS_BYTES, LabelSet, check_conflicts, read_labels_csv
+from .names import RESERVED_PREFIX, csv_text_back
 from .validation import Scores, scores
 
 
@@ -38,20 +39,39 @@ def read_timeline_csv(path: os.PathLike[str] | str) -> LabelSet:
     p = Path(path)
     if not p.is_file():
         raise LabelError(f"There is no timeline at {p}: run `python -m core predict` first, or check the path.")
-    with open(p, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    not_ours = LabelError(f"{p.name} is not a timeline.csv written by Screen Time (a text CSV whose first column "
+                          "is time_s): give the timeline.csv of a predict or analyze run.")
+    if p.stat().st_size > MAX_LABELS_BYTES:
+        raise not_ours
+    try:
+        text = p.read_text(encoding="utf-8")
+        if "\x00" in text:
+            raise not_ours
+        rows = list(csv.reader(text.splitlines()))
+    except (UnicodeDecodeError, csv.Error):
+        raise not_ours from None
     if not rows or rows[0][:1] != ["time_s"]:
-        raise LabelError(f"{p.name} is not a timeline.csv written by Screen Time (its first column must be time_s).")
-    keep = [i for i, c in enumerate(rows[0]) if i > 0 and not c.startswith("p_")]
-    names = tuple(rows[0][i] for i in keep)
-    times, vals = [], []
+        raise not_ours
+    header = [csv_text_back(c) for c in rows[0]]
+    keep = [i for i, c in enumerate(header) if i > 0 and not c.startswith(RESERVED_PREFIX)]
+    names = tuple(header[i] for i in keep)
+    if len(set(names)) != len(names):
+        raise not_ours
+    times, vals, lines = [], [], []
     for line, r in enumerate(rows[1:], start=2):
         try:
-            times.append(float(r[0]))
-            vals.append([int(float(r[i])) for i in keep])
+            t = float(r[0])
+            row = [int(r[i]) for i in keep]
         except (ValueError, IndexError):
             raise LabelError(f"Line {line} of {p.name} is malformed: write the timeline again with predict.") from None
-    return LabelSet(np.asarray(times, float), names, np.asarray(vals, np.uint8).reshape(len(times), len(names)))
+        if not (np.isfinite(t) and t >= 0) or any(v not in (0, 1) for v in row):
+            raise LabelError(f"Line {line} of {p.name} is malformed: write the timeline again with predict.")
+        times.append(t)
+        vals.append(row)
+        lines.append(line)
+    check_conflicts(times, vals, lines)
+    return LabelSet(np.asarray(times, float), names, np.asarray(vals, np.uint8).reshape(len(times), len(names)),
+                    tuple(lines))
 
 
 def _step(times: np.ndarray) -> float:
@@ -64,10 +84,24 @@ def evaluate(pred: LabelSet, truth: LabelSet) -> list[CharacterEvaluation]:
     """Per character of the truth: scores over the truth's moments, each predicted at the nearest moment of
     the timeline, and screen time with each truth moment standing for the truth's own step.
 
-    A truth character missing from the prediction counts as never predicted (names match ignoring case).
+    Names match exactly. A truth character missing from the prediction counts as never predicted, but one
+    that differs from a predicted name only in case (``red`` and ``Red``) is refused: they are different
+    characters to every other part of Screen Time. Truth moments beyond the timeline's end are refused too.
     """
     if len(pred) == 0:
         raise LabelError("The timeline is empty: predict the video again.")
+    for name in truth.names:
+        near = [n for n in pred.names if n.lower() == name.lower() and n != name]
+        if near and name not in pred.names:
+            raise LabelError(f"The truth names {name!r} but the timeline {near[0]!r}: names are matched exactly, "
+                             "so write them the same way in both files.")
+    end = float(pred.times.max()) + _step(pred.times)
+    outside = [i for i, t in enumerate(truth.times) if t > end]
+    if outside:
+        i = outside[0]
+        line = truth.lines[i] if truth.lines else i + 2
+        raise LabelError(f"Line {line} of the truth is at {truth.times[i]:g} s, after the timeline ends ({end:g} s): "
+                         "compare files of the same video.")
     order = np.argsort(pred.times)
     pt = pred.times[order]
     pv = pred.values[order]
@@ -75,11 +109,11 @@ def evaluate(pred: LabelSet, truth: LabelSet) -> list[CharacterEvaluation]:
     left = np.clip(idx - 1, 0, len(pt) - 1)
     nearest = np.where(np.abs(pt[left] - truth.times) <= np.abs(pt[idx] - truth.times), left, idx)
     step = _step(truth.times)
-    lower = {n.lower(): j for j, n in enumerate(pred.names)}
+    index = {n: j for j, n in enumerate(pred.names)}
     out = []
     for j, name in enumerate(truth.names):
         t = truth.values[:, j] == 1
-        k = lower.get(name.lower())
+        k = index.get(name)
         p = pv[nearest, k] == 1 if k is not None else np.zeros_like(t)
         out.append(CharacterEvaluation(scores(name, t, p), round(float(t.sum()) * step, 3),
                                        round(float(p.sum()) * step, 3)))

@@ -1,23 +1,23 @@
 """Writing results: timeline.csv, screen_time.csv, segments.csv, report.json and screen_time.srt.
 
 Every file is written to a temporary name and renamed into place, so an interrupted export never leaves a
-half-written result beside good ones.
+half-written result beside good ones. Every name in a CSV goes through :func:`core.names.csv_text` (a
+character called ``=HYPERLINK(...)`` is not run by a spreadsheet), and ``report.json`` is strict JSON
+(:func:`core.atomic.json_text`: no bare ``NaN`` or ``Infinity``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ._version import __version__
-from .atomic import write_text
+from .atomic import finite_or_none, json_text, write_text
+from .names import csv_text
 from .timeline import Timeline, mmss
 
 FILES = ("timeline.csv", "screen_time.csv", "segments.csv", "report.json", "screen_time.srt")
@@ -32,7 +32,7 @@ def _csv(write_rows: Callable[[Any], None]) -> str:
 def timeline_csv(tl: Timeline) -> str:
     """``time_s``, a 0/1 column per character, then a ``p_<Name>`` probability column per character."""
     def rows(w: Any) -> None:
-        w.writerow(["time_s", *tl.names, *(f"p_{n}" for n in tl.names)])
+        w.writerow(["time_s", *(csv_text(n) for n in tl.names), *(csv_text(f"p_{n}") for n in tl.names)])
         for i, t in enumerate(tl.times):
             probs = tl.probs[i] if tl.probs is not None else [float(v) for v in tl.present[i]]
             w.writerow([f"{t:g}", *[int(v) for v in tl.present[i]], *[f"{p:.4f}" for p in probs]])
@@ -43,7 +43,7 @@ def screen_time_csv(tl: Timeline) -> str:
     def rows(w: Any) -> None:
         w.writerow(["character", "seconds", "percent", "appearances"])
         for ct in tl.screen_time():
-            w.writerow([ct.character, f"{ct.seconds:g}", f"{ct.percent:.2f}", ct.appearances])
+            w.writerow([csv_text(ct.character), f"{ct.seconds:g}", f"{ct.percent:.2f}", ct.appearances])
     return _csv(rows)
 
 
@@ -51,7 +51,7 @@ def segments_csv(tl: Timeline) -> str:
     def rows(w: Any) -> None:
         w.writerow(["character", "start_s", "end_s"])
         for s in tl.segments():
-            w.writerow([s.character, f"{s.start_s:g}", f"{s.end_s:g}"])
+            w.writerow([csv_text(s.character), f"{s.start_s:g}", f"{s.end_s:g}"])
     return _csv(rows)
 
 
@@ -91,8 +91,9 @@ def srt(tl: Timeline) -> str:
 
 def report_dict(tl: Timeline, meta: Mapping[str, Any]) -> dict[str, Any]:
     """Everything in one JSON-able dictionary: ``meta`` (video, sampling, backbone, model, smoothing...)
-    plus screen time, segments, pairs and the timeline itself."""
-    return {
+    plus screen time, segments, pairs and the timeline itself. Plain Python values only, and no non-finite
+    number (None instead), so any ``json.dumps`` of it is strict JSON."""
+    out: dict[str, Any] = finite_or_none({
         "program": {"name": "screentime", "version": __version__},
         **meta,
         "characters": list(tl.names),
@@ -105,17 +106,13 @@ def report_dict(tl: Timeline, meta: Mapping[str, Any]) -> dict[str, Any]:
                      "present": {n: [int(v) for v in tl.present[:, j]] for j, n in enumerate(tl.names)},
                      "probability": None if tl.probs is None else
                      {n: [round(float(v), 4) for v in tl.probs[:, j]] for j, n in enumerate(tl.names)}},
-    }
+    })
+    return out
 
 
-def _jsonable(o: Any) -> Any:
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, Path):
-        return str(o)
-    return str(o)
+def report_json(tl: Timeline, meta: Mapping[str, Any]) -> str:
+    """``report.json``'s text: strict JSON of :func:`report_dict` (the dashboard's download uses it too)."""
+    return json_text(report_dict(tl, meta))
 
 
 def write_outputs(tl: Timeline, out_dir: os.PathLike[str] | str, meta: Mapping[str, Any]) -> dict[str, Path]:
@@ -126,7 +123,7 @@ def write_outputs(tl: Timeline, out_dir: os.PathLike[str] | str, meta: Mapping[s
         "timeline.csv": timeline_csv(tl),
         "screen_time.csv": screen_time_csv(tl),
         "segments.csv": segments_csv(tl),
-        "report.json": json.dumps(report_dict(tl, meta), indent=1, default=_jsonable),
+        "report.json": report_json(tl, meta),
         "screen_time.srt": srt(tl),
     }
     paths = {}

@@ -20,15 +20,19 @@ import numpy as np
 
 from . import config
 from ._version import __version__
-from .atomic import atomic_dir
+from .atomic import atomic_dir, remove_dead_temps
 from .backbone import HED, IMAGENET, FeatureSpec, resolve_weights
 from .cache import FeatureCache
-from .errors import BackboneError
-from .hashing import file_sha256
+from .errors import BackboneError, VideoError
+from .hashing import FileIdentity, file_identity, hashed_identity
 from .pictures import SCALING, Thumbnails
 from .prefetch import FramePrefetcher
 from .progress import ProgressCallback, report
-from .video import SampleReader, VideoInfo, probe_video
+from .video import SampleReader, VideoInfo, probe_video, shown
+
+#: Prefix of the temporary folder that collects a run's thumbnails; the process id follows, so that a later
+#: run can tell the leftovers of a killed run (its process is gone) from those of a run still going.
+THUMBS_TMP_PREFIX = ".thumbs."
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,27 @@ def _embed_all(frames: FramePrefetcher, backbone: Any, total: int, progress: Opt
     return times, features, embedded
 
 
+def _identity(path: os.PathLike[str] | str) -> Optional[FileIdentity]:
+    try:
+        return file_identity(path)
+    except OSError:
+        return None
+
+
+def _check_unchanged(path: Path, identity: Optional[FileIdentity]) -> None:
+    """:class:`VideoError` when the file at ``path`` is no longer the version that was hashed: the frames
+    decoded may then be another file's, and must not be stored under the first one's hash."""
+    if identity is None or _identity(path) != identity:
+        raise VideoError(f"{shown(path.name)} changed while it was being read (it was replaced, rewritten or "
+                         "removed): run again once the file stays as it is.")
+
+
+def remove_stale_thumbs(folder: Path) -> int:
+    """Remove the temporary thumbnail folders in ``folder`` left by runs that were killed (their process is
+    gone); returns how many. Those of runs still going are kept."""
+    return remove_dead_temps(folder, THUMBS_TMP_PREFIX)
+
+
 def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_S,
                      spec: FeatureSpec = FeatureSpec(), weights: Optional[str] = None,
                      cache: Optional[FeatureCache] = None, progress: Optional[ProgressCallback] = None,
@@ -187,9 +212,14 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
     >>> fs.features.shape, fs.weights                  # doctest: +SKIP
     ((60, 1024), 'imagenet')
     """
+    before_probe = _identity(video)
     info = probe_video(video)
     cache = cache if cache is not None else FeatureCache()
-    sha = file_sha256(info.path)
+    # The features stored must be those of the bytes hashed: the file's identity is taken with the hash, and
+    # the file must still be that version when decoding ends (else nothing is stored, and the run stops).
+    sha, identity = hashed_identity(info.path)
+    if identity != before_probe:
+        _check_unchanged(info.path, None)
     thumbs = cache.thumbs_dir(sha, every)
     have_thumbs = thumbs.is_dir()
     for key in backbone_factory.candidate_keys(spec, weights):
@@ -204,7 +234,8 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
     thumb_tmp: Optional[Path] = None
     if keep_thumbs and not have_thumbs:
         thumbs.parent.mkdir(parents=True, exist_ok=True)
-        thumb_tmp = Path(tempfile.mkdtemp(prefix=".thumbs.", dir=thumbs.parent))
+        remove_stale_thumbs(thumbs.parent)
+        thumb_tmp = Path(tempfile.mkdtemp(prefix=f"{THUMBS_TMP_PREFIX}{os.getpid()}.", dir=thumbs.parent))
 
     # Decoding starts before the network loads (several seconds of TensorFlow start-up), so the first
     # frames wait in the queue when the network is ready.
@@ -216,7 +247,15 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
             if tuple(backbone.input_size) != tuple(spec.input_size):
                 raise ValueError(f"the backbone takes {backbone.input_size} frames but the spec says "
                                  f"{spec.input_size}")
-            times, features, embedded = _embed_all(frames, backbone, total, progress)
+            try:
+                times, features, embedded = _embed_all(frames, backbone, total, progress)
+            except VideoError:
+                _check_unchanged(info.path, identity)  # a file removed or cut short under us: say that instead
+                raise
+        _check_unchanged(info.path, identity)
+        if not times:
+            raise VideoError(f"{shown(info.path.name)} gave no moment to sample: it holds no frame we can decode; "
+                             "re-encode it to MP4 (H.264).")
     except BaseException:
         if thumb_tmp is not None:
             shutil.rmtree(thumb_tmp, ignore_errors=True)

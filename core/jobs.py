@@ -9,8 +9,11 @@ report) and reports progress through a callback. On files (the command line): :f
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +22,14 @@ from typing import Any, Optional
 import numpy as np
 
 from . import config
+from .atomic import write_text
 from .backbone import FeatureSpec, parse_key
 from .cache import FeatureCache
 from .classifier import ScreenTimeClassifier
-from .errors import LabelError, ModelError, ProjectError
+from .errors import LabelError, ModelError, OutputError, ProjectError
 from .export import write_outputs
 from .features import BackboneFactory, FeatureSet, backbone_factory, backbone_family, extract_features
-from .labels import ENOUGH_RULE, LabelSet, read_labels_csv, trainable_labels
+from .labels import ENOUGH_RULE, LabelSet, check_names, read_labels_csv, trainable_labels
 from .progress import ProgressCallback, report
 from .project import ModelRecord, Project, Video
 from .report import RunRecord, VideoRef
@@ -58,7 +62,30 @@ class PredictResult:
 
 
 def _labels(labels: LabelSet | PathLike) -> LabelSet:
-    return labels if isinstance(labels, LabelSet) else read_labels_csv(labels)
+    """Labels from a file, or given; either way their characters obey the one naming rule and limit."""
+    if isinstance(labels, LabelSet):
+        check_names(labels.names, "The labels")
+        return labels
+    return read_labels_csv(labels)
+
+
+def _check_folder(path: Optional[PathLike], what: str) -> None:
+    """:class:`OutputError` when a file stands where a results or model folder is to be written."""
+    if path is None:
+        return
+    p = Path(path)
+    for d in (p, *p.parents):
+        if d.exists():
+            if not d.is_dir():
+                raise OutputError(f"{d} is a file, not a folder: choose another place for the {what}.")
+            return
+
+
+def _model_meta(meta: dict[str, Any], model_dir: PathLike) -> None:
+    """What :func:`predict` needs of a model beyond the classifier: how its features were made."""
+    if not all(k in meta for k in ("backbone", "weights", "features")):
+        raise ModelError(f"The model in {model_dir} does not say how its features were made (backbone, weights, "
+                         "features): train it with `python -m core train`.")
 
 
 def spec_of(meta: dict[str, Any]) -> FeatureSpec:
@@ -129,6 +156,8 @@ def train(video: PathLike, labels: LabelSet | PathLike, model_dir: Optional[Path
     ('Tom', 'Jerry')
     """
     lab = _labels(labels)
+    check_every(every)
+    _check_folder(model_dir, "model")
     fs = extract_features(video, every, spec, weights, cache, progress)
     return train_model([(fs, lab)], model_dir, kind, spec, progress)
 
@@ -160,16 +189,23 @@ def predict_features(fs: FeatureSet, clf: ScreenTimeClassifier, smoothing: Smoot
 
 def predict(video: PathLike, model_dir: PathLike, out_dir: Optional[PathLike] = None,
             every: Optional[float] = None, smoothing: Smoothing = Smoothing(),
-            cache: Optional[FeatureCache] = None, progress: Optional[ProgressCallback] = None) -> PredictResult:
-    """Apply a saved model to every sampled moment of ``video``; features use the model's own backbone.
+            cache: Optional[FeatureCache] = None, progress: Optional[ProgressCallback] = None,
+            loaded: Optional[tuple[ScreenTimeClassifier, dict[str, Any]]] = None,
+            factory: Optional[BackboneFactory] = None) -> PredictResult:
+    """Apply a saved model to every sampled moment of ``video``; features use the model's own backbone
+    (its registered family, or ``factory``). ``loaded``: the model already loaded from ``model_dir`` (the
+    batch sends it to its workers once).
 
     >>> predict("episode2.mp4", "model/", "out/").timeline.screen_time()[0]   # doctest: +SKIP
     CharacterTime(character='Tom', seconds=312.0, percent=41.6, appearances=9)
     """
     probe_video(video)  # a bad video is named before anything else is loaded
-    clf, meta = ScreenTimeClassifier.load(model_dir)
-    step = float(every) if every is not None else float(meta.get("every", config.EVERY_S))
-    fs = extract_features(video, step, spec_of(meta), meta["weights"], cache, progress)
+    clf, meta = loaded if loaded is not None else ScreenTimeClassifier.load(model_dir)  # schema-checked
+    _model_meta(meta, model_dir)
+    step = check_every(float(every) if every is not None else float(meta.get("every", config.EVERY_S)))
+    _check_folder(out_dir, "results")
+    fs = extract_features(video, step, spec_of(meta), meta["weights"], cache, progress,
+                          backbone_factory=factory or backbone_factory(backbone_family(meta["backbone"])))
     if fs.backbone != meta["backbone"]:
         raise ModelError(f"The model was trained on {meta['backbone']} features but these are {fs.backbone}: "
                          "train the model again on this machine.")
@@ -181,6 +217,7 @@ def analyze(video: PathLike, labels: LabelSet | PathLike, out_dir: PathLike, eve
             cache: Optional[FeatureCache] = None, progress: Optional[ProgressCallback] = None) -> PredictResult:
     """Train on the labelled moments of ``video`` and predict the whole of it; the model goes to
     ``out_dir/model``."""
+    _check_folder(out_dir, "results")
     model_dir = Path(out_dir) / "model"
     res = train(video, labels, model_dir, every, weights, kind, cache=cache, progress=progress)
     return predict_features(res.features[0], res.classifier, smoothing, model_dir, out_dir)
@@ -193,12 +230,19 @@ def project_features(project: Project, exclude: Optional[int] = None
     kind of features: a new video takes the backbone of the project's first featurised video (the demo's HED
     features stay HED even where ImageNet weights could be downloaded); a project without one uses its
     ``backbone`` setting (default ``vgg16``) with the default spec and weights."""
+    key = project_backbone_key(project, exclude)
+    parsed = parse_key(key)
+    weights, spec = parsed if parsed is not None else (None, FeatureSpec())
+    return backbone_factory(backbone_family(key)), spec, weights
+
+
+def project_backbone_key(project: Project, exclude: Optional[int] = None) -> str:
+    """The backbone key of the project's first featurised video (other than ``exclude``), else its
+    ``backbone`` setting (a family name, default ``vgg16``): what its next video is sampled with."""
     for v in project.videos():
         if v.backbone and v.id != exclude:
-            parsed = parse_key(v.backbone)
-            weights, spec = parsed if parsed is not None else (None, FeatureSpec())
-            return backbone_factory(backbone_family(v.backbone)), spec, weights
-    return backbone_factory(project.get_setting("backbone", "vgg16") or "vgg16"), FeatureSpec(), None
+            return v.backbone
+    return project.get_setting("backbone", "vgg16") or "vgg16"
 
 
 def check_every(every: float) -> float:
@@ -209,26 +253,114 @@ def check_every(every: float) -> float:
     return float(every)
 
 
+# ---- this machine's measured speed, for the time estimates of the dashboard ---------------------------------
+SPEED_FILE = "speed.json"
+#: Until this machine has sampled once: the issue's 3-minute cartoon (180 frames) took 64-90 s in the
+#: dashboard on 2 busy cores, 20 s of it getting VGG16 ready, i.e. about 20 s + 3 frames a second. Until it
+#: has trained once: the demo's 20 labels train in 7 s on idle cores (ScreenTimeClassifier.fit), 0.35 s a
+#: labelled frame, and the issue's training sat 38 s; 0.5 s a labelled frame is between the two.
+FIRST_GUESS = {"start_s": 20.0, "frames_per_s": 3.0, "train_s_per_frame": 0.5}
+
+
+def _speed_path() -> Path:
+    return config.cache_dir() / SPEED_FILE
+
+
+def measured_speed(family: str) -> dict[str, float]:
+    """What this machine measured for a backbone family (``start_s``: pressing Sample to the first frame;
+    ``frames_per_s``: frames embedded a second after that; ``train_s_per_frame``: training time per labelled
+    frame), each falling back to :data:`FIRST_GUESS`; ``measured`` is 1.0 when sampling was measured here."""
+    try:
+        found = json.loads(_speed_path().read_text()).get(family, {})
+        found = {k: float(v) for k, v in found.items() if k in FIRST_GUESS and float(v) > 0}
+    except (OSError, ValueError, AttributeError, TypeError):
+        found = {}
+    return {**FIRST_GUESS, **found, "measured": float("frames_per_s" in found)}
+
+
+def _remember_speed(family: str, **figures: float) -> None:
+    """Keep the latest measurement (a small JSON file in the cache folder, shared by every project)."""
+    try:
+        raw = json.loads(_speed_path().read_text()) if _speed_path().is_file() else {}
+        if not isinstance(raw, dict):
+            raw = {}
+    except (OSError, ValueError):
+        raw = {}
+    raw[family] = {**raw.get(family, {}), **{k: round(v, 4) for k, v in figures.items()}}
+    with contextlib.suppress(OSError):  # an estimate is not worth failing a job for
+        write_text(_speed_path(), json.dumps(raw, indent=1))
+
+
+class _SamplingClock:
+    """Passes progress on and times the network's start and the frames a second after it."""
+
+    def __init__(self, progress: Optional[ProgressCallback]) -> None:
+        self.progress = progress
+        self.t0 = time.perf_counter()
+        self.first: Optional[tuple[float, int]] = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage == "features" and done > 0 and self.first is None:
+            self.first = (time.perf_counter(), done)
+        report(self.progress, stage, done, total)
+
+    def figures(self, computed: int) -> Optional[dict[str, float]]:
+        if self.first is None or computed <= self.first[1]:
+            return None
+        t_first, n_first = self.first
+        fps = (computed - n_first) / max(time.perf_counter() - t_first, 1e-6)
+        return {"frames_per_s": fps, "start_s": max(t_first - self.t0 - n_first / fps, 0.0)}
+
+
+def features_ready(project: Project, video_id: int, every: float) -> bool:
+    """True when the video's features at this step are already on this computer (this project or another
+    one sampled the same content): sampling then takes a moment."""
+    v = project.video(video_id)
+    chosen, spec, weights = project_features(project, exclude=video_id)
+    return project.cache.thumbs_dir(v.sha256, every).is_dir() and any(
+        project.cache.load(v.sha256, every, key, arrays=("times",)) is not None
+        for key in chosen.candidate_keys(spec, weights))
+
+
+def sampling_estimate_s(project: Project, video_id: int, every: float) -> tuple[float, bool]:
+    """How long sampling will take on this machine (seconds), and whether that comes from a measurement."""
+    if features_ready(project, video_id, every):
+        return 1.0, True
+    v = project.video(video_id)
+    family = backbone_family(project_backbone_key(project, video_id))
+    speed = measured_speed(family)
+    n = max(1, int(v.duration_s / every))
+    return speed["start_s"] + n / speed["frames_per_s"], bool(speed["measured"])
+
+
 def sample_video(project: Project, video_id: int, every: float, progress: Optional[ProgressCallback] = None,
                  factory: Optional[BackboneFactory] = None) -> FeatureSet:
-    """Sample a project's video every ``every`` seconds and compute (or reuse) its features; the video is
-    then marked as sampled. ``factory`` overrides the project's backbone (see :func:`project_features`)."""
+    """Sample a project's video every ``every`` seconds and compute (or reuse, from the cache every project
+    shares) its features; the video is then marked as sampled. ``factory`` overrides the project's backbone
+    (see :func:`project_features`). The speed measured is kept for the next estimate."""
     v = project.video(video_id)
     check_every(every)
     chosen, spec, weights = project_features(project, exclude=video_id)
-    fs = extract_features(project.video_path(v), every, spec, weights, cache=project.cache, progress=progress,
+    clock = _SamplingClock(progress)
+    fs = extract_features(project.video_path(v), every, spec, weights, cache=project.cache, progress=clock,
                           backbone_factory=factory or chosen)
     project.mark_sampled(video_id, fs.every, fs.backbone, len(fs))
+    figures = clock.figures(fs.computed)
+    if figures is not None and factory is None:
+        _remember_speed(backbone_family(fs.backbone), **figures)
     return fs
 
 
-def training_pairs(project: Project) -> tuple[list[tuple[FeatureSet, LabelSet, Video]], list[str]]:
+def training_pairs(project: Project, progress: Optional[ProgressCallback] = None
+                   ) -> tuple[list[tuple[FeatureSet, LabelSet, Video]], list[str]]:
     """Per sampled video with labels: its features and labels restricted to the characters that have
-    enough examples over all videos; and the names left out."""
+    enough examples over all videos; and the names left out. Reports ``reading`` per video."""
     if not project.characters():
         raise ProjectError("Add the characters you want to follow on the Label page first.")
     found = []
-    for v in project.videos():
+    videos = project.videos()
+    for k, v in enumerate(videos):
+        report(progress, "reading", k, len(videos))
         fs = project.features(v)
         lab = project.label_set(v.id) if fs is not None else None
         if fs is not None and lab is not None and len(lab):
@@ -244,15 +376,28 @@ def training_pairs(project: Project) -> tuple[list[tuple[FeatureSet, LabelSet, V
     return [(fs, LabelSet(lab.times, usable.names, lab.values[:, keep]), v) for fs, lab, v in found], skipped
 
 
+def training_estimate_s(project: Project) -> float:
+    """How long learning from the project's labelled frames will take on this machine (seconds)."""
+    speed = measured_speed(backbone_family(project_backbone_key(project)))
+    return max(1.0, project.label_counts().frames * speed["train_s_per_frame"])
+
+
 def train_project(project: Project, progress: Optional[ProgressCallback] = None) -> ModelRecord:
-    """Train on every labelled moment of the project, then predict every sampled video (no network)."""
-    pairs, skipped = training_pairs(project)
+    """Train on every labelled moment of the project, then predict every sampled video (no network).
+
+    Steps reported: ``reading`` (the features of each video), ``training`` (0 of 1 while the classifier and
+    its cross-validation learn, 1 of 1 after; the time it took per labelled frame is kept for the next
+    estimate, :func:`training_estimate_s`), ``measuring`` (each sampled video)."""
+    pairs, skipped = training_pairs(project, progress)
     model_dir = project.new_model_dir()
+    t0 = time.perf_counter()
     try:
         res = train_model([(fs, lab) for fs, lab, _ in pairs], model_dir, progress=progress)
     except BaseException:
         shutil.rmtree(model_dir, ignore_errors=True)
         raise
+    _remember_speed(backbone_family(pairs[0][0].backbone),
+                    train_s_per_frame=(time.perf_counter() - t0) / max(res.n_labelled, 1))
     clf = res.classifier
     wrong = None
     if clf.oof_proba_ is not None:
@@ -264,7 +409,7 @@ def train_project(project: Project, progress: Optional[ProgressCallback] = None)
             truth.append(vals)
         wrong = wrong_frames(clf.oof_proba_, np.concatenate(truth), clf.thresholds_, clf.names_, moments)
     m = project.add_model(model_dir, clf, skipped, res.n_labelled, wrong if wrong is not None else [])
-    predict_project(project, m, clf)
+    predict_project(project, m, clf, progress)
     return m
 
 
@@ -279,13 +424,17 @@ def add_model_folder(project: Project, src_dir: Path, skipped: Sequence[str] = (
     return m
 
 
-def predict_project(project: Project, m: ModelRecord, clf: Optional[ScreenTimeClassifier] = None) -> int:
-    """Store the model's probabilities for every sampled video that has none yet; returns how many."""
+def predict_project(project: Project, m: ModelRecord, clf: Optional[ScreenTimeClassifier] = None,
+                    progress: Optional[ProgressCallback] = None) -> int:
+    """Store the model's probabilities for every sampled video that has none yet (reporting ``measuring``
+    per video); returns how many."""
     clf = clf or project.classifier(m)
     have = project.runs_of(m.id)
     backbone = project.model_backbone(m)
     done = 0
-    for v in project.videos():
+    videos = project.videos()
+    for k, v in enumerate(videos):
+        report(progress, "measuring", k, len(videos))
         fs = project.features(v) if v.id not in have else None
         if fs is not None and fs.backbone == backbone:
             project.add_run(m.id, v.id, fs, clf.predict_proba(fs.features), clf)
@@ -299,8 +448,11 @@ def project_timeline(project: Project, m: ModelRecord, v: Video, smoothing: Smoo
     run = project.run_probs(m.id, v.id)
     if run is None:
         return None
-    return make_timeline(run["times"], float(run["every"]), float(run["duration_s"]), run["probs"],
-                         [str(n) for n in run["names"]], run["thresholds"], smoothing)
+    names = [str(n) for n in run["names"]]
+    current = {c.name for c in project.characters()}
+    keep = [j for j, n in enumerate(names) if n in current]  # a character removed since is never shown
+    return make_timeline(run["times"], float(run["every"]), float(run["duration_s"]), run["probs"][:, keep],
+                         [names[j] for j in keep], run["thresholds"][keep], smoothing)
 
 
 def project_record(project: Project, m: ModelRecord, v: Video, smoothing: Smoothing) -> RunRecord:

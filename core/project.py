@@ -4,7 +4,8 @@ A project is a folder under :func:`core.config.data_dir` (``$SCREENTIME_DATA``):
 
     <data>/<slug>/project.db        SQLite (WAL): videos, characters, labels, models, runs, settings
     <data>/<slug>/videos/           the uploaded videos (names sanitised, never outside the project)
-    <data>/<slug>/cache/            the project's FeatureCache (features + thumbnails, see core/cache.py)
+    <cache>/                        features and thumbnails, in the user's FeatureCache (core/cache.py), shared
+                                    by every project: keyed by content, so a video is never sampled twice
     <data>/<slug>/models/<id>/      trained classifiers (model.json + weights.npz)
     <data>/<slug>/runs/<m>-<v>.npz  per model and video: the probabilities of every sampled moment
 
@@ -128,7 +129,15 @@ class Project:
 
     @property
     def cache(self) -> FeatureCache:
-        return FeatureCache(self.root / "cache")
+        """The user's feature cache (``$SCREENTIME_CACHE``), shared by every project: entries are keyed by the
+        video's content, so the same video in a second project is never sampled again."""
+        return FeatureCache()
+
+    def _caches(self) -> list[FeatureCache]:
+        """Where a video's features may be: the shared cache, then ``<project>/cache``, where projects made
+        before the cache was shared kept theirs (read only; new features always go to the shared cache)."""
+        legacy = self.root / "cache"
+        return [self.cache, FeatureCache(legacy)] if legacy.is_dir() else [self.cache]
 
     # -- database ----------------------------------------------------------------------------------------------
     def _conn(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
@@ -205,7 +214,7 @@ class Project:
                     check_size(written, name)
                     out.write(chunk)
                     report(progress, "saving", written, size)
-            info = probe_video(tmp)
+            info = probe_video(tmp, name=name)  # messages name the user's file, not the temporary one
             sha = file_sha256(tmp)
             with self._conn() as c:
                 row = c.execute("SELECT id FROM videos WHERE sha256=?", (sha,)).fetchone()
@@ -233,6 +242,8 @@ class Project:
     def remove_video(self, video_id: int) -> None:
         v = self.video(video_id)
         with self._tx() as c:
+            if c.execute("SELECT 1 FROM labels WHERE video_id=? LIMIT 1", (video_id,)).fetchone():
+                self._changed(c)  # the model learned from labels that are gone
             c.execute("DELETE FROM videos WHERE id=?", (video_id,))
         with contextlib.suppress(OSError):
             self.video_path(v).unlink()
@@ -249,7 +260,8 @@ class Project:
         if not v.has_features:
             return None
         assert v.every is not None and v.backbone is not None
-        entry = self.cache.load(v.sha256, v.every, v.backbone, arrays=("times",))
+        entry = next((e for c in self._caches()
+                      if (e := c.load(v.sha256, v.every, v.backbone, arrays=("times",))) is not None), None)
         if entry is None:
             return None
         m = entry["meta"]
@@ -266,10 +278,11 @@ class Project:
         if not v.has_features:
             return None
         assert v.every is not None and v.backbone is not None
-        cache = self.cache
-        entry = cache.load(v.sha256, v.every, v.backbone)
-        if entry is None:
+        found = next(((c, e) for c in self._caches() if (e := c.load(v.sha256, v.every, v.backbone)) is not None),
+                     None)
+        if found is None:
             return None
+        cache, entry = found
         m = entry["meta"]
         thumbs = cache.thumbs_dir(v.sha256, v.every)
         return FeatureSet(video=self.video_path(v), video_sha256=v.sha256, fps=Fraction(m["fps"]),
@@ -282,8 +295,11 @@ class Project:
         if v.every is None:
             return None
         k = int(round(time_s / v.every))
-        p = self.cache.thumbs_dir(v.sha256, v.every) / f"{k:06d}.jpg"
-        return p if p.is_file() else None
+        for c in self._caches():
+            p = c.thumbs_dir(v.sha256, v.every) / f"{k:06d}.jpg"
+            if p.is_file():
+                return p
+        return None
 
     # -- characters -------------------------------------------------------------------------------------------
     def characters(self) -> list[Character]:
@@ -301,6 +317,7 @@ class Project:
                                    "remove one first.")
             pos = c.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM characters").fetchone()[0]
             cur = c.execute("INSERT INTO characters (name, position) VALUES (?, ?)", (n, pos))
+            self._changed(c)
             return Character(int(cur.lastrowid or 0), n, int(pos))
 
     def rename_character(self, character_id: int, name: str) -> None:
@@ -310,10 +327,12 @@ class Project:
             if other and other[0] != character_id:
                 raise ProjectError(f"There is already a character called {n}: choose another name.")
             c.execute("UPDATE characters SET name=? WHERE id=?", (n, character_id))
+            self._changed(c)
 
     def remove_character(self, character_id: int) -> None:
         with self._tx() as c:
             c.execute("DELETE FROM characters WHERE id=?", (character_id,))
+            self._changed(c)
 
     # -- labels -----------------------------------------------------------------------------------------------
     @staticmethod
@@ -329,6 +348,7 @@ class Project:
                       "DO UPDATE SET present=excluded.present, updated=excluded.updated",
                       (video_id, t, character_id, int(bool(present)), now))
             c.execute("INSERT OR IGNORE INTO labels SELECT ?, ?, id, 0, ? FROM characters", (video_id, t, now))
+            self._changed(c)
 
     def set_frame(self, video_id: int, time_s: float, present_ids: Sequence[int]) -> None:
         """Say exactly who is on screen at one moment (an empty list means nobody)."""
@@ -339,10 +359,27 @@ class Project:
                 c.execute("INSERT INTO labels VALUES (?,?,?,?,?) ON CONFLICT(video_id, time_ms, character_id) "
                           "DO UPDATE SET present=excluded.present, updated=excluded.updated",
                           (video_id, t, cid, int(cid in ids), now))
+            self._changed(c)
 
     def clear_frame(self, video_id: int, time_s: float) -> None:
         with self._tx() as c:
             c.execute("DELETE FROM labels WHERE video_id=? AND time_ms=?", (video_id, self._ms(time_s)))
+            self._changed(c)
+
+    @staticmethod
+    def _changed(c: sqlite3.Connection) -> None:
+        """Note, inside a write, that labels or characters changed: a model trained before is out of date."""
+        c.execute("INSERT OR REPLACE INTO meta VALUES ('changed', ?)", (repr(time.time()),))
+
+    def changed_since(self, m: ModelRecord) -> bool:
+        """True when labels or characters changed after model ``m`` was trained (its scores and results no
+        longer describe what the project says: train again)."""
+        if {c.name for c in self.characters()} != set(m.characters) | set(m.skipped):
+            return True
+        with self._conn() as c:
+            row = c.execute("SELECT value FROM meta WHERE key='changed'").fetchone()
+            last = row[0] if row else c.execute("SELECT COALESCE(MAX(updated), 0) FROM labels").fetchone()[0]
+        return float(last) > m.created
 
     def frame_labels(self, video_id: int) -> dict[float, set[int]]:
         """Labelled moments of a video: time -> ids of the characters on screen (empty set: nobody)."""

@@ -75,8 +75,8 @@ class RunRecord:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if not self.every_s > 0:
-            raise ValueError(f"every_s must be a positive number of seconds, got {self.every_s}")
+        if not 0 < self.every_s < float("inf"):
+            raise ValueError(f"every_s must be a positive, finite number of seconds, got {self.every_s}")
         if self.mode == "characters" and (self.backbone is None or self.model is None):
             raise ValueError("a characters record needs its backbone and its model")
         clash = set(self.details) & set(self._common())

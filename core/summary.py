@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Sequence
 
+from .names import csv_text
 from .timeline import CharacterTime, Timeline
 
 #: Screen time of one character summed over several videos: the same fields as in one video.
@@ -32,7 +33,7 @@ def totals_csv(rows: Sequence[CharacterTime]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["character", "seconds", "mmss", "percent", "appearances"])
     for r in rows:
-        w.writerow([r.character, f"{r.seconds:g}", r.mmss, f"{r.percent:.2f}", r.appearances])
+        w.writerow([csv_text(r.character), f"{r.seconds:g}", r.mmss, f"{r.percent:.2f}", r.appearances])
     return buf.getvalue()
 
 

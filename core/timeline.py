@@ -94,8 +94,10 @@ class Timeline:
             raise ValueError(f"present must be ({n}, {c}), got {self.present.shape}")
         if self.probs is not None and self.probs.shape != (n, c):
             raise ValueError(f"probs must be ({n}, {c}), got {self.probs.shape}")
-        if not self.every > 0:
-            raise ValueError(f"every must be positive, got {self.every}")
+        if not 0 < self.every < float("inf"):
+            raise ValueError(f"every must be a positive, finite number of seconds, got {self.every}")
+        if not abs(self.duration_s) < float("inf"):  # also false for nan
+            raise ValueError(f"duration_s must be a finite number of seconds, got {self.duration_s}")
 
     @property
     def ends(self) -> np.ndarray:

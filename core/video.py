@@ -32,6 +32,15 @@ from .progress import ProgressCallback, report
 
 #: A decoded video that ends before this share of the length its header announces is called truncated.
 TRUNCATED_SHARE = 0.9
+#: Frames per second above which a header is taken to be damaged: the fastest cameras people film with record
+#: 960-1000 fps slow motion, and no player shows more; a damaged AVI header claiming 2^31 fps otherwise
+#: squeezes the whole video into a millisecond and gives an empty timeline.
+MAX_FPS = 1000
+#: FFmpeg's demuxers of still pictures: a PNG renamed .mp4 opens as a one-frame "video" of no length.
+_PICTURE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "tiff_pipe", "gif_pipe",
+                    "ppm_pipe", "pgm_pipe", "pgmyuv_pipe", "pam_pipe", "qoi_pipe", "svg_pipe", "dpx_pipe",
+                    "exr_pipe", "j2k_pipe", "jpegls_pipe", "psd_pipe", "xpm_pipe", "pcx_pipe", "sgi_pipe",
+                    "sunrast_pipe", "hdr_pipe", "photocd_pipe", "pictor_pipe", "qdraw_pipe", "xbm_pipe", "xwd_pipe")
 
 _FFMPEG_HINT = "re-encode it to MP4 (H.264), for example with `ffmpeg -i INPUT -c:v libx264 OUTPUT.mp4`"
 
@@ -112,52 +121,102 @@ def check_size(size: int, name: str) -> None:
         raise VideoError(f"{name} is larger than {gib:.0f} GiB: cut it into shorter parts and add them one by one.")
 
 
-def _open(path: Path) -> cv2.VideoCapture:
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    if not cap.isOpened():
+def shown(name: os.PathLike[str] | str) -> str:
+    """A file name as it can be printed: bytes that are not UTF-8 (kept by Python as surrogates) are shown as
+    ``\\xNN``, so a message about the file can always be printed and still tells which file it is.
+
+    >>> shown("caf\\udce9.mp4")
+    'caf\\\\xe9.mp4'
+    """
+    return os.fsencode(os.fspath(name)).decode("utf-8", "backslashreplace")
+
+
+def _is_text(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _capture(path: Path, name: str) -> Iterator[cv2.VideoCapture]:
+    """OpenCV's reader of ``path``. OpenCV crashes (a segmentation fault) on a path that is not UTF-8: such a
+    file is opened by us and handed over as ``/proc/self/fd/N`` (Linux), or refused with one sentence."""
+    target, fd = str(path), None
+    if not _is_text(target):
+        if not os.path.isdir("/proc/self/fd"):
+            raise VideoError(f"The name of {shown(path)} is not valid text (UTF-8), which the video decoder cannot "
+                             "open here: rename the file (for example to video.mp4) and try again.")
+        fd = os.open(path, os.O_RDONLY)
+        target = f"/proc/self/fd/{fd}"
+    cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG)
+    try:
+        if not cap.isOpened():
+            raise unreadable(name)
+        yield cap
+    finally:
         cap.release()
-        raise unreadable(path.name)
-    return cap
+        if fd is not None:
+            os.close(fd)
 
 
-def check_file(path: os.PathLike[str] | str) -> Path:
-    """The checks that need no decoder: the file exists, is a file, is not empty and not too large."""
+def check_file(path: os.PathLike[str] | str, name: Optional[str] = None) -> Path:
+    """The checks that need no decoder: the file exists, is a file, is not empty and not too large, and its
+    path is text the decoders can be given. ``name`` is the file's name in messages (default: its own)."""
     p = Path(path)
+    label = name if name is not None else shown(p.name)
     if not p.exists():
         raise VideoError(f"There is no file at {p}: check the path and try again.")
-    if not p.is_file():
+    if p.is_dir():
         raise VideoError(f"{p} is a folder, not a video file: choose a video file inside it.")
+    if not p.is_file():
+        raise VideoError(f"{p} is not a file (a device or a pipe): choose a video file.")
     size = p.stat().st_size
     if size == 0:
-        raise VideoError(f"{p.name} is empty (0 bytes): choose the complete video file.")
-    check_size(size, p.name)
+        raise VideoError(f"{label} is empty (0 bytes): choose the complete video file.")
+    check_size(size, label)
     return p
 
 
-def probe_video(path: os.PathLike[str] | str) -> VideoInfo:
+def _still_picture(path: Path) -> bool:
+    """Whether FFmpeg reads the file as a still picture (PNG, JPEG... whatever its extension says)."""
+    try:
+        with av.open(str(path)) as container:
+            return container.format.name in _PICTURE_FORMATS or any(
+                n in _PICTURE_FORMATS for n in container.format.name.split(","))
+    except (av.error.FFmpegError, OSError, IndexError):
+        return False
+
+
+def probe_video(path: os.PathLike[str] | str, name: Optional[str] = None) -> VideoInfo:
     """Read a video's frame rate, frame count and size, and check that its first frame decodes.
 
     Raises :class:`VideoError` with a sentence saying what to do for a missing, empty, oversized, non-video,
-    undecodable or frameless file.
+    undecodable or frameless file, a still picture, or a header with an impossible frame rate. ``name`` is
+    the file's name in those sentences (an upload's own name, not its temporary one).
     """
-    p = check_file(path)
-    cap = _open(p)
-    try:
+    p = check_file(path, name)
+    label = name if name is not None else shown(p.name)
+    if _still_picture(p):
+        raise VideoError(f"{label} is a still picture, not a video: choose a video file.")
+    with _capture(p, label) as cap:
         ok = cap.grab()
         if not ok:
-            raise VideoError(f"{p.name} contains no video frames we can decode: {_FFMPEG_HINT}.")
+            raise VideoError(f"{label} contains no video frames we can decode: {_FFMPEG_HINT}.")
         ok, frame = cap.retrieve()
         if not ok or frame is None:
-            raise VideoError(f"The first frame of {p.name} cannot be decoded: {_FFMPEG_HINT}.")
+            raise VideoError(f"The first frame of {label} cannot be decoded: {_FFMPEG_HINT}.")
         fps = cap.get(cv2.CAP_PROP_FPS)
         if not fps or not np.isfinite(fps) or fps <= 0:
-            raise VideoError(f"Unable to read the frame rate of {p.name}: {_FFMPEG_HINT}.")
+            raise VideoError(f"Unable to read the frame rate of {label}: {_FFMPEG_HINT}.")
+        if fps > MAX_FPS:
+            raise VideoError(f"{label} claims {fps:.4g} frames per second, which no video has (at most "
+                             f"{MAX_FPS}): its header is damaged; {_FFMPEG_HINT}.")
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         h, w = frame.shape[:2]
         return VideoInfo(path=p, fps=_as_fraction(fps), frame_count=max(count, 0), width=w, height=h,
                          size_bytes=p.stat().st_size)
-    finally:
-        cap.release()
 
 
 def _decoder_threads() -> int:
@@ -313,7 +372,7 @@ class SampleReader:
         converted): the same object for each moment a frame is held over. For callers that scale frames
         themselves (:mod:`core.pictures`) instead of taking full-size RGB."""
         info = self.info
-        name = info.path.name
+        name = shown(info.path.name)
         interval = info.frame_interval_s
         eps = self.EPS
         total = max(self.expected_samples(), 1)
@@ -393,13 +452,13 @@ def read_frame_at(path: os.PathLike[str] | str, time_s: float) -> np.ndarray:
             base = stream.start_time or 0
             tb = stream.time_base or Fraction(1, 1000)
             container.seek(base + int(target / tb), stream=stream, backward=True)
-            shown = None
+            on_screen = None
             for frame in container.decode(stream):
-                if shown is not None and frame.pts is not None and float((frame.pts - base) * tb) > target:
+                if on_screen is not None and frame.pts is not None and float((frame.pts - base) * tb) > target:
                     break
-                shown = frame
+                on_screen = frame
     except (av.error.FFmpegError, OSError, IndexError):
-        raise unreadable(p.name) from None
-    if shown is None:
-        raise VideoError(f"No frame at {time_s:.1f} s in {p.name}: choose a time inside the video.")
-    return shown.to_ndarray(format="rgb24")
+        raise unreadable(shown(p.name)) from None
+    if on_screen is None:
+        raise VideoError(f"No frame at {time_s:.1f} s in {shown(p.name)}: choose a time inside the video.")
+    return on_screen.to_ndarray(format="rgb24")

@@ -1,5 +1,6 @@
 """What every page shares: the page list, the open project, friendly errors, progress with time left, the
-one-heavy-job-per-server lock, navigation hints.
+one-heavy-job-per-server lock, the background jobs' progress (sidebar and page), navigation hints, character
+pictures.
 
 Not a page itself (app.py's navigation does not list it).
 """
@@ -7,21 +8,25 @@ Not a page itself (app.py's navigation does not list it).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import logging
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
 
 import streamlit as st
 
-from core import ScreenTimeError, Timeline, mmss
+from core import ScreenTimeError, Timeline, mmss, train_project
 from core.demo import first_project
 from core.export import report_dict, screen_time_csv, segments_csv, srt
+from core.jobs import training_estimate_s
 from core.progress import ProgressCallback, report
-from core.project import Project, Video, list_projects
+from core.project import Character, ModelRecord, Project, Video, list_projects
+from pages import jobs
 
 log = logging.getLogger("screentime.dashboard")
 
@@ -38,10 +43,12 @@ class PageSpec:
 
 #: Every page, in the order of the navigation; the first is the default.
 PAGES = (
+    PageSpec("Start", "pages/start.py", ":material/home:", "start"),
     PageSpec("Video", "pages/video.py", ":material/movie:", "video"),
     PageSpec("Label", "pages/label.py", ":material/label:", "label"),
     PageSpec("Train", "pages/train.py", ":material/model_training:", "train"),
     PageSpec("Results", "pages/results.py", ":material/bar_chart:", "results"),
+    PageSpec("Series", "pages/series.py", ":material/video_library:", "series"),
     PageSpec("People", "pages/people.py", ":material/face:", "people"),
 )
 PAGE_PATHS = {p.title: p.path for p in PAGES}
@@ -84,7 +91,14 @@ def page_setup() -> None:
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory and not st.session_state.get("_in_app"):
-        st.switch_page("app.py")
+        caller = Path(inspect.stack()[1].filename).name
+        st.session_state["_bookmark"] = next((p.url_path for p in PAGES if Path(p.path).name == caller), "")
+        st.switch_page("app.py")  # app.py then opens the bookmarked page (see bookmarked_page)
+
+
+def bookmarked_page() -> Optional[str]:
+    """The url_path of the page a bookmark asked for before app.py took over (see page_setup), once."""
+    return st.session_state.pop("_bookmark", None) or None
 
 
 def project() -> Project:
@@ -103,6 +117,23 @@ def project() -> Project:
 def _picked_project() -> None:
     st.session_state["project"] = st.session_state["project_picker"]
     st.session_state.pop("video_id", None)
+    st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1  # an empty upload box in the new project
+
+
+def _create_project() -> None:
+    """The 'Create project' button: make it, open it, close the popover, say so."""
+    try:
+        newp = Project.create(st.session_state.get("new_project_name", ""))
+    except ScreenTimeError as exc:
+        st.session_state["new_project_error"] = str(exc)
+        return
+    st.session_state["project"] = newp.slug
+    st.session_state.pop("video_id", None)
+    st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1
+    st.session_state["new_project_name"] = ""
+    st.session_state["new_project_open"] = False  # the popover closes
+    st.session_state["project_flash"] = f"Created the project {newp.name}. Add its first video on the Video page."
+    st.session_state["_created"] = True
 
 
 def sidebar_projects() -> None:
@@ -119,17 +150,18 @@ def sidebar_projects() -> None:
                          on_change=_picked_project,
                          help="Everything you do is saved in the project at once. Several projects can live "
                               "side by side.")
-            with st.popover("New project", icon=":material/add:", width="stretch"), \
-                    st.form("new_project", clear_on_submit=True, border=False):
-                name = st.text_input("Name of the new project", placeholder="e.g. Season 1")
-                if st.form_submit_button("Create project", type="primary"):
-                    with friendly("creating a project"):
-                        newp = Project.create(name)
-                        st.session_state["project"] = newp.slug
-                        st.session_state.pop("video_id", None)
-                        if _in_app():  # a new project starts with a video
-                            st.switch_page(PAGE_PATHS["Video"])
-                        st.rerun()
+            with st.popover("New project", icon=":material/add:", width="stretch", key="new_project_open",
+                            on_change="rerun"):
+                with st.form("new_project", border=False):
+                    st.text_input("Name of the new project", placeholder="e.g. Season 1", key="new_project_name")
+                    st.form_submit_button("Create project", type="primary", on_click=_create_project)
+                if err := st.session_state.pop("new_project_error", None):
+                    st.error(err, icon=":material/error:")
+            if msg := st.session_state.pop("project_flash", None):
+                st.success(msg, icon=":material/check_circle:")
+            if st.session_state.pop("_created", False) and _in_app():  # a new project starts with a video
+                st.session_state["project_flash"] = msg
+                st.switch_page(PAGE_PATHS["Video"])
             if p.get_setting("demo") == "1":
                 st.caption("This demo uses a minute of *Big Buck Bunny* (c) 2008 Blender Foundation, "
                            "www.bigbuckbunny.org, CC-BY 3.0. Create a new project for your own videos.")
@@ -172,9 +204,7 @@ class Progress:
     """A progress bar with a stage sentence and the time left, fed by the core's (stage, done, total) callback
     in the script thread."""
 
-    STAGES = {"saving": "Saving the video", "loading network": "Getting the picture-recognition network ready",
-              "features": "Looking at the frames", "decode": "Reading the video", "training": "Learning",
-              "waiting": "Waiting for another job on this computer to finish"}
+    STAGES = jobs.STAGES  # the same words as the background jobs'
 
     def __init__(self, title: str) -> None:
         self.bar = st.progress(0.0, text=title)
@@ -205,6 +235,161 @@ class Progress:
 
     def done(self, text: str) -> None:
         self.bar.progress(1.0, text=text)
+
+
+# ---- the way in: what a newcomer does next (the Start page) ------------------------------------------------
+KINDS = {"characters": "Cartoon, puppets or animals: characters I teach it",
+         "people": "Live action: real people, found by their faces"}
+STEPS = {
+    "characters": ["**Add a video** and let Screen Time look at it, one frame a second.",
+                   "**Teach it who is who**: tick who is visible in a few dozen frames, then press Train.",
+                   "**Read the minutes**: screen time per character, when they appear, and files to download."],
+    "people": ["**Add a video**.",
+               "**Let it find the faces** and group them into people; name each group (or give a photo).",
+               "**Read the minutes**: screen time per person, when they appear, and files to download."],
+}
+
+
+def next_click(p: Project, kind: str) -> tuple[str, str]:
+    """Where a newcomer goes from here: (sentence, page)."""
+    videos = p.videos()
+    if not videos:
+        return "Step 1: add your video on the Video page", "Video"
+    if kind == "people":
+        return "Step 2: find the people on the People page", "People"
+    if not any(v.has_features for v in videos):
+        return "Step 1: let Screen Time look at your video on the Video page", "Video"
+    if p.label_counts().frames < 8 or not p.characters():
+        return "Step 2: name the characters and tick who is visible on the Label page", "Label"
+    m = p.latest_model()
+    if m is None or p.changed_since(m):
+        return "Step 2: train the model on the Train page", "Train"
+    return "Step 3: see the screen time on the Results page", "Results"
+
+
+# ---- background jobs: their progress on every page --------------------------------------------------------
+REFRESH_S = 1.0  # how often a running job's progress is redrawn
+SHOW_END_S = 300.0  # how long the pages keep saying how the last job ended (unless dismissed)
+
+
+def _job_live(p: Project, job_id: int, where: str) -> None:
+    """The progress bar and Cancel button of a running job; when it ends, the whole page reruns to show
+    what it made."""
+    job = jobs.current(p)
+    if job is None or job.id != job_id or not job.running:
+        st.rerun()
+    assert job is not None
+    st.progress(job.fraction(), text=f"**{job.title}** · {job.text()}")
+    if job.cancel_requested.is_set():
+        st.caption("Stopping at the next step...")
+    else:
+        st.button("Cancel", key=f"cancel_job_{where}", icon=":material/stop_circle:", on_click=jobs.cancel,
+                  args=(p,), help="Stops this job; nothing half-done is kept.")
+
+
+def job_box(p: Project, kinds: tuple[str, ...] = (), where: str = "page") -> Optional[jobs.Job]:
+    """Show the project's background job (all kinds, or only ``kinds``): live progress while it runs, its
+    closing sentence for a few minutes after (in the sidebar until OK is pressed or its own page has said
+    it). Returns the running job, if any."""
+    job = jobs.current(p)
+    if job is None or (kinds and job.kind not in kinds):
+        return None
+    if job.running:
+        st.fragment(run_every=REFRESH_S, key=f"job_{where}")(_job_live)(p, job.id, where)
+        return job
+    dismissed: set[int] = st.session_state.setdefault("jobs_dismissed", set())
+    seen_by_page: set[int] = st.session_state.setdefault("jobs_seen_page", set())
+    if job.id in dismissed or time.monotonic() - job.finished > SHOW_END_S:
+        return None
+    if where == "sidebar" and job.id in seen_by_page:  # its own page has said it
+        return None
+    if where == "page":
+        seen_by_page.add(job.id)
+    {jobs.DONE: st.success, jobs.CANCELLED: st.warning}.get(job.state, st.error)(job.message, icon=":material/info:")
+    if where == "sidebar":
+        st.button("OK", key="dismiss_job", type="tertiary", on_click=dismissed.add, args=(job.id,))
+    return None
+
+
+def start_training(p: Project) -> None:
+    """Train in the background (the Train and Results pages); the sidebar shows how far it is."""
+    def finish(m: ModelRecord) -> str:
+        n = len([v for v in p.videos() if v.has_features])
+        return f"The model is ready and has measured {n} video{'s' if n != 1 else ''}."
+
+    jobs.start(p, "train", "Training", lambda progress: train_project(p, progress=progress), finish,
+               training_estimate_s(p))
+
+
+def start_finding_people(p: Project, v: Video, every: float, detector: str) -> None:
+    """Find the people of a video in the background (for the People page): the same runner as sampling."""
+    from core.faces.project_people import ProjectPeople  # dlib and friends only when faces are wanted
+
+    def finish(r: Any) -> str:
+        n = len(r.people)
+        return f"Found {len(r.faces)} faces in {v.name}: {n} {'person' if n == 1 else 'people'} counted."
+
+    jobs.start(p, "people", f"Finding the people in {v.name}",
+               lambda progress: ProjectPeople(p).find(v, every, detector, progress), finish)
+
+
+def out_of_date_ui(p: Project, m: ModelRecord, key: str) -> bool:
+    """When labels or characters changed since ``m`` was trained: say so, offer to train again. Returns
+    whether it is out of date."""
+    if not p.changed_since(m):
+        return False
+    busy = jobs.current(p)
+    with st.container(border=True):
+        st.warning("Labels or characters have changed since this model was trained, so these figures are out "
+                   "of date. Train again to bring them up to date (it runs in the background).",
+                   icon=":material/update:")
+        if st.button("Train again", key=key, type="primary", icon=":material/model_training:",
+                     disabled=busy is not None and busy.running):
+            with friendly("training"):
+                start_training(p)
+                st.rerun()
+    return True
+
+
+def sidebar_jobs() -> None:
+    """Every page: the open project's background job in the sidebar (called after the page, which may have
+    said how it ended already)."""
+    with friendly("showing the background job"), st.sidebar:
+        job_box(project(), where="sidebar")
+
+
+def character_picture(p: Project, c: Character) -> Optional[Path]:
+    """A thumbnail of one of the character's labelled frames (alone on screen if possible), for its card."""
+    best: Optional[Path] = None
+    for v in p.videos():
+        for t, ids in sorted(p.frame_labels(v.id).items()):
+            if c.id in ids:
+                thumb = p.thumb(v, t)
+                if thumb is not None and ids == {c.id}:
+                    return thumb
+                best = best or thumb
+    return best
+
+
+def character_cards(p: Project, chars: list[Character], columns: int = 6) -> None:
+    """Each character with a picture from their labelled frames and how many frames show them."""
+    counts = p.label_counts().per_character
+    cols = st.columns(columns)
+    for k, c in enumerate(chars):
+        with cols[k % columns], st.container(border=True):
+            pic = character_picture(p, c)
+            if pic is not None:
+                st.image(str(pic), width="stretch")
+            else:
+                st.caption(":material/image: no picture yet: tick them in a frame")
+            st.markdown(f"**{c.name}**  \n<small>{counts.get(c.name, 0)} labelled frames</small>",
+                        unsafe_allow_html=True)
+
+
+def sure_words(probability: float) -> str:
+    """How sure the model was of an answer (a wrong answer shown on the Train page is never "100% sure")."""
+    sure = max(probability, 1 - probability)
+    return "more than 99% sure" if sure > 0.99 else f"{sure:.0%} sure"
 
 
 def thumb_caption(t: float) -> str:

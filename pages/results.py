@@ -1,18 +1,22 @@
-"""Results page: screen time per character, timeline, heat map, who appears together, evidence, downloads."""
+"""Results page: screen time per character (or per person, from the People page), timeline, heat map, who
+appears together, evidence, downloads: whichever results the project has."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
 from core import Smoothing, Timeline, project_record, project_timeline
 from core.config import TYPICAL_RUN_S
+from core.faces.project_people import ProjectPeople
 from core.project import ModelRecord, Project, Video
 from core.summary import evidence_times, totals, totals_csv
 from pages import charts, common
 
 ALL = "All videos"
+CHARACTERS, PEOPLE = "Characters", "People"
 
 
 def _save_smoothing(p: Project) -> None:
@@ -59,24 +63,26 @@ def evidence_ui(p: Project, v: Video, tl: Timeline) -> None:
                     col.image(str(thumb), caption=common.thumb_caption(t), width="stretch")
 
 
-def one_video(p: Project, v: Video, m: ModelRecord, tl: Timeline, s: Smoothing) -> None:
+def one_video(p: Project, v: Video, tl: Timeline, meta: dict[str, Any], key: str = "") -> None:
     rows = tl.screen_time()
+    k = f"{key}{v.id}"
     st.subheader("Screen time")
-    st.plotly_chart(charts.screen_time_bars(rows, tl.names), key=f"bars_{v.id}", config={"displayModeBar": False})
+    st.plotly_chart(charts.screen_time_bars(rows, tl.names), key=f"bars_{k}", config={"displayModeBar": False})
     st.subheader("When they are on screen")
     st.caption("Each bar is one appearance; point at it to see when it starts and ends.")
-    st.plotly_chart(charts.timeline_figure(tl), key=f"timeline_{v.id}", config={"displayModeBar": False})
+    st.plotly_chart(charts.timeline_figure(tl), key=f"timeline_{k}", config={"displayModeBar": False})
     c1, c2 = st.columns([3, 2])
     with c1:
         st.subheader("Second by second")
-        st.caption("How sure the model is that each character is visible (darker: surer).")
-        st.plotly_chart(charts.heatmap_figure(tl), key=f"heat_{v.id}", config={"displayModeBar": False})
+        st.caption("How sure Screen Time is that each one is visible (darker: surer).")
+        st.plotly_chart(charts.heatmap_figure(tl), key=f"heat_{k}", config={"displayModeBar": False})
     with c2:
         st.subheader("Who appears together")
-        st.caption("Time two characters share the screen.")
-        st.plotly_chart(charts.together_figure([tl]), key=f"together_{v.id}", config={"displayModeBar": False})
-    evidence_ui(p, v, tl)
-    common.downloads(tl, project_record(p, m, v, s).to_dict(), Path(v.name).stem, f"dl_{v.id}")
+        st.caption("Time two of them share the screen.")
+        st.plotly_chart(charts.together_figure([tl]), key=f"together_{k}", config={"displayModeBar": False})
+    if v.every is not None:
+        evidence_ui(p, v, tl)
+    common.downloads(tl, meta, Path(v.name).stem, f"dl_{k}")
 
 
 def all_videos(tls: dict[int, Timeline], videos: dict[int, Video]) -> None:
@@ -94,35 +100,78 @@ def all_videos(tls: dict[int, Timeline], videos: dict[int, Video]) -> None:
                        icon=":material/download:")
 
 
+def pick_view(tls: dict[int, Timeline], videos: dict[int, Video], key: str) -> str:
+    options = ([ALL] if len(tls) > 1 else []) + [videos[vid].name for vid in tls]
+    if len(options) == 1:
+        return options[0]
+    return st.segmented_control("Show", options, default=options[0], key=key) or options[0]
+
+
+def characters_results(p: Project, m: ModelRecord) -> None:
+    common.out_of_date_ui(p, m, "results_train_again")
+    s = smoothing_ui(p)
+    videos = {v.id: v for v in p.videos()}
+    tls = {vid: tl for vid, v in videos.items() if (tl := project_timeline(p, m, v, s)) is not None}
+    missing = [v.name for vid, v in videos.items() if vid not in tls]
+    if missing:
+        st.info("Not measured yet: " + ", ".join(missing) + ". Sample them on the Video page (and train again "
+                "if they were sampled before this model).", icon=":material/info:")
+    if not tls:
+        return
+    pick = pick_view(tls, videos, "results_view")
+    current = {c.name for c in p.characters()}
+    skipped = [n for n in m.skipped if n in current]
+    if skipped:
+        st.caption("Not measured (too few labelled frames): " + ", ".join(skipped) + ".")
+    if pick == ALL:
+        all_videos(tls, videos)
+    else:
+        vid = next(i for i in tls if videos[i].name == pick)
+        one_video(p, videos[vid], tls[vid], project_record(p, m, videos[vid], s).to_dict())
+
+
+def people_results(p: Project, videos: dict[int, Video]) -> dict[int, Any]:
+    """The People page's result of each video where faces were looked for and someone is counted."""
+    pp = ProjectPeople(p)
+    found = {vid: pp.result(v) for vid, v in videos.items()}
+    return {vid: r for vid, r in found.items() if r is not None and r.timeline.names}
+
+
+def people_view(p: Project, found: dict[int, Any], videos: dict[int, Video]) -> None:
+    st.caption("People found by their faces on the People page; rename, merge or ignore them there.")
+    tls = {vid: r.timeline for vid, r in found.items()}
+    pick = pick_view(tls, videos, "results_people_view")
+    if pick == ALL:
+        all_videos(tls, videos)
+    else:
+        vid = next(i for i in tls if videos[i].name == pick)
+        one_video(p, videos[vid], tls[vid], found[vid].record(p.name).to_dict(), key="people_")
+
+
 def results_ui() -> None:
     common.page_setup()
     st.title("Results")
     with common.friendly("showing the results"):
         p = common.project()
         m = p.latest_model()
-        if m is None:
-            st.info("No results yet: label a few frames and train a model first.", icon=":material/info:")
-            common.next_step("Go to the Train page", "Train")
-            return
-        s = smoothing_ui(p)
         videos = {v.id: v for v in p.videos()}
-        tls = {vid: tl for vid, v in videos.items() if (tl := project_timeline(p, m, v, s)) is not None}
-        missing = [v.name for vid, v in videos.items() if vid not in tls]
-        if missing:
-            st.info("Not measured yet: " + ", ".join(missing) + ". Sample them on the Video page (and train again "
-                    "if they were sampled before this model).", icon=":material/info:")
-        if not tls:
+        people = people_results(p, videos)
+        if m is None and not people:
+            st.info("No results yet. For a cartoon: label a few frames and train a model. For live action: find "
+                    "the people on the People page.", icon=":material/info:")
+            common.next_step("Train a model on the Train page", "Train")
+            common.next_step("Find the people on the People page", "People", icon=":material/face:")
             return
-        options = ([ALL] if len(tls) > 1 else []) + [videos[vid].name for vid in tls]
-        pick = st.segmented_control("Show", options, default=options[0], key="results_view") or options[0] \
-            if len(options) > 1 else options[0]
-        if m.skipped:
-            st.caption("Not measured (too few labelled frames): " + ", ".join(m.skipped) + ".")
-        if pick == ALL:
-            all_videos(tls, videos)
+        sources = ([CHARACTERS] if m is not None else []) + ([PEOPLE] if people else [])
+        source = sources[0]
+        if len(sources) > 1:
+            source = st.segmented_control("Results of", sources, default=sources[0], key="results_source") \
+                or sources[0]
+        if source == PEOPLE:
+            people_view(p, people, videos)
         else:
-            vid = next(i for i in tls if videos[i].name == pick)
-            one_video(p, videos[vid], m, tls[vid], s)
+            assert m is not None
+            characters_results(p, m)
 
 
 results_ui()

@@ -1,4 +1,5 @@
-"""Train page: one button; then how well the model does, in words, and the frames it got wrong."""
+"""Train page: one button (training runs in the background); then how well the model does, in words, and
+the frames it got wrong; and a word when labels or characters changed since."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import time
 
 import streamlit as st
 
-from core import train_project
+from core import mmss
+from core.jobs import training_estimate_s
 from core.labels import ENOUGH_RULE
 from core.project import ModelRecord, Project
 from core.validation import Scores
-from pages import common
+from pages import common, jobs
 
 WRONG_SHOWN = 12
 
@@ -44,7 +46,11 @@ def report_ui(p: Project, m: ModelRecord) -> None:
     st.subheader("How well the model does")
     st.caption(f"Trained {when} on {m.n_labelled} labelled frames. Each frame was checked by a model that had "
                "not seen it (nor the seconds around it) while learning, so these figures are honest.")
-    for name in m.characters:
+    current = {c.name for c in p.characters()}
+    gone = [n for n in m.characters if n not in current]
+    if gone:
+        st.caption("No longer characters of this project (removed or renamed): " + ", ".join(gone) + ".")
+    for name in [n for n in m.characters if n in current]:
         s = m.scores.get(name)
         with st.container(border=True):
             c1, c2 = st.columns([3, 2])
@@ -62,7 +68,7 @@ def report_ui(p: Project, m: ModelRecord) -> None:
         st.caption("Check these: either the model needs more examples like them, or the tick was a mistake. "
                    "Click Relabel to open the frame on the Label page.")
         videos = {v.id: v for v in p.videos()}
-        shown = [w for w in m.wrong if w.video_id in videos][:WRONG_SHOWN]
+        shown = [w for w in m.wrong if w.video_id in videos and w.character in current][:WRONG_SHOWN]
         cols = st.columns(4)
         for k, w in enumerate(shown):
             v = videos[w.video_id]
@@ -72,7 +78,7 @@ def report_ui(p: Project, m: ModelRecord) -> None:
                     st.image(str(thumb), width="stretch")
                 said = "missed" if w.labelled_present else "wrongly saw"
                 st.caption(f"**{common.thumb_caption(w.time_s)}**" + (f" · {v.name}" if len(videos) > 1 else "") +
-                           f"  \nIt {said} **{w.character}** (sure {max(w.probability, 1 - w.probability):.0%})")
+                           f"  \nIt {said} **{w.character}** ({common.sure_words(w.probability)})")
                 clicked = st.button("Relabel", key=f"relabel_{k}", icon=":material/label:", on_click=_relabel,
                                     args=(w.video_id, w.time_s))
                 if clicked and st.session_state.get("_in_app"):
@@ -85,7 +91,7 @@ def train_ui() -> None:
     common.page_setup()
     st.title("Train")
     st.caption("Screen Time learns from your ticks what each character looks like, then measures the whole "
-               "video. It takes a few seconds; train again whenever you have labelled more.")
+               "video. Train again whenever you have labelled more.")
     with common.friendly("training"):
         p = common.project()
         counts = p.label_counts()
@@ -93,21 +99,21 @@ def train_ui() -> None:
         st.markdown(f"**{counts.frames} labelled frames** in {len(sampled)} sampled "
                     f"video{'s' if len(sampled) != 1 else ''} · " +
                     " · ".join(f"{n}: {k}" for n, k in counts.per_character.items()))
-        if st.button("Train", type="primary", icon=":material/model_training:", key="train"):
-            bar = common.Progress("Learning...")
-            m = train_project(p, progress=bar)
-            bar.done("Done.")
-            st.session_state["trained_flash"] = m.id
+        busy = jobs.current(p)
+        st.caption(f"Takes about {mmss(training_estimate_s(p))} on this computer, in the background: you can "
+                   "go on labelling meanwhile.")
+        if st.button("Train", type="primary", icon=":material/model_training:", key="train",
+                     disabled=busy is not None and busy.running):
+            common.start_training(p)
             st.rerun()
+        common.job_box(p, ("train",))
         m = p.latest_model()
-        if st.session_state.pop("trained_flash", None) is not None and m is not None:
-            st.success(f"The model is ready and has measured {len(sampled)} video"
-                       f"{'s' if len(sampled) != 1 else ''}.", icon=":material/check_circle:")
         if m is None:
             st.info("No model yet: label some frames of each character (with and without them), then press "
                     "Train.", icon=":material/info:")
             return
-        common.next_step("See the screen time on the Results page", "Results", icon=":material/bar_chart:")
+        if not common.out_of_date_ui(p, m, "train_again"):
+            common.next_step("See the screen time on the Results page", "Results", icon=":material/bar_chart:")
         report_ui(p, m)
 
 

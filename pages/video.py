@@ -1,19 +1,20 @@
-"""Video page: add a video (streamed to disk), see what it is, sample it and look at its frames."""
+"""Video page: add a video (streamed to disk), see what it is, sample it (in the background) and look at its
+frames."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from core import mmss, predict_project, sample_video
-from core.project import VIDEO_EXTENSIONS, Project
-from pages import common
-
-FRAMES_PER_S = 6.0  # how fast this kind of computer looks at frames (VGG16 on 2 CPU cores)
+from core.features import FeatureSet
+from core.jobs import features_ready, sampling_estimate_s
+from core.project import VIDEO_EXTENSIONS, Project, Video
+from pages import common, jobs
 
 
 def upload_ui(p: Project) -> None:
     n = st.session_state.setdefault("uploads", 0)
-    up = st.file_uploader("Add a video to this project", type=list(VIDEO_EXTENSIONS), key=f"uploader_{n}",
+    up = st.file_uploader("Add a video to this project", type=list(VIDEO_EXTENSIONS), key=f"uploader_{p.slug}_{n}",
                           help="MP4, MOV, MKV, AVI or WEBM, up to 4 GB. Episodes of one series can share a project.")
     if up is None:
         return
@@ -22,13 +23,43 @@ def upload_ui(p: Project) -> None:
         return
     st.session_state["uploaded_token"] = token
     with common.friendly("adding a video"):
+        before = {x.id for x in p.videos()}
         bar = common.Progress("Saving the video...")
         v = p.import_video(up, up.name, progress=bar, size=up.size)
         bar.done("Saved.")
         st.session_state["video_id"] = v.id
         st.session_state["uploads"] = n + 1  # an empty upload box for the next video
-        st.session_state["flash"] = f"Added {v.name}. Choose how often to look at it below, then press Sample."
+        if v.id in before:
+            st.session_state["flash_info"] = (f"{up.name} is already in this project (as {v.name}, the same "
+                                              "file): nothing was added.")
+        else:
+            st.session_state["flash"] = f"Added {v.name}. Choose how often to look at it below, then press Sample."
         st.rerun()
+
+
+def start_sampling(p: Project, v: Video, every: float) -> None:
+    """Sample in the background; the sidebar and this page show how far it is."""
+    estimate, _ = sampling_estimate_s(p, v.id, every)
+
+    def finish(fs: FeatureSet) -> str:
+        m = p.latest_model()
+        if m is not None:
+            predict_project(p, m)
+        return f"{v.name} is ready: {len(fs)} frames. Go to Label and tick who is visible in some of them."
+
+    jobs.start(p, "sample", f"Sampling {v.name}",
+               lambda progress: sample_video(p, v.id, every, progress=progress), finish, estimate)
+
+
+def estimate_words(p: Project, v: Video, every: float) -> str:
+    n = max(1, int(v.duration_s / every))
+    if features_ready(p, v.id, every):
+        return (f"That is about {n:,} frames. This computer has looked at this video before (in this or another "
+                "project), so it is ready in a moment.")
+    seconds, measured = sampling_estimate_s(p, v.id, every)
+    how = "measured on this computer" if measured else "a first guess: it is measured on the first video"
+    return (f"That is about {n:,} frames and takes about {mmss(seconds)} ({how}). It runs in the background: "
+            "you can go on to other pages meanwhile, and it is never done twice for the same video.")
 
 
 def video_ui() -> None:
@@ -40,6 +71,8 @@ def video_ui() -> None:
         p = common.project()
         if msg := st.session_state.pop("flash", None):
             st.success(msg, icon=":material/check_circle:")
+        if msg := st.session_state.pop("flash_info", None):
+            st.info(msg, icon=":material/info:")
         upload_ui(p)
         v = common.video_picker(p, "Video to work on")
         if v is None:
@@ -66,23 +99,18 @@ def video_ui() -> None:
             every = st.select_slider("One frame every", options=[0.5, 1.0, 2.0, 3.0, 5.0],
                                      value=float(v.every or 1.0), format_func=lambda s: f"{s:g} s", key="every",
                                      help="Every second is right for most videos. Look less often for long films.")
-            n = max(1, int(v.duration_s / every))
-            st.caption(f"That is about {n:,} frames and takes about {mmss(n / FRAMES_PER_S)} on this computer "
-                       "the first time (results are kept, so it never has to be done twice).")
+            st.caption(estimate_words(p, v, every))
+            busy = jobs.current(p)
             label = "Sample again" if moments is not None and v.every == every else "Sample"
-            if st.button(label, type="primary", key="sample", icon=":material/play_arrow:"):
-                bar = common.Progress("Starting...")
-                with common.heavy_job(bar):
-                    fs = sample_video(p, v.id, every, progress=bar)
-                bar.done(f"Done: {len(fs)} frames ready.")
-                m = p.latest_model()
-                if m is not None:
-                    predict_project(p, m)
-                st.session_state["flash"] = (f"{v.name} is ready: {len(fs)} frames. "
-                                             "Go to Label and tick who is visible in some of them.")
+            if st.button(label, type="primary", key="sample", icon=":material/play_arrow:",
+                         disabled=busy is not None and busy.running):
+                start_sampling(p, v, every)
                 st.rerun()
+            common.job_box(p, ("sample",))
 
-        if moments is not None:
+        if p.get_setting("kind") == "people":
+            common.next_step("Next: find the people on the People page", "People")
+        elif moments is not None:
             common.next_step("Next: tick who is on screen on the Label page", "Label")
 
         with st.expander("All videos of this project"):

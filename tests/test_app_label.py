@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
-from test_app_helpers import ROOT, dirs, sampled_project  # noqa: F401
+from test_app_helpers import ROOT, colour_project, dirs, sampled_project, synth_video  # noqa: F401
 
+from core import sample_video
 from core.demo import first_project
 from core.project import Project
+from pages import common, keys
 
 PAGE = str(ROOT / "pages" / "label.py")
 
@@ -148,3 +150,129 @@ def test_rename_and_remove_character(dirs):
     at.run()
     assert "Birdie" not in [c.name for c in p.characters()]
     assert not at.exception
+
+
+def sug_times(at: AppTest) -> list[float]:
+    return [int(str(s.key).rsplit("_", 1)[1]) / 1000 for s in pills(at, "sug")]
+
+
+def test_suggested_frames_stay_where_they_are_and_take_several_ticks(dirs):
+    """Issue 15, point 1: a tick on a suggested frame used to remove it and shift every card under the mouse."""
+    p = first_project()
+    v = p.videos()[0]
+    ids = {c.name: c.id for c in p.characters()}
+    at = run(p.slug)
+    at.button_group(key="label_view").set_value("Suggested")
+    at.run()
+    before = sug_times(at)
+    first, second = before[0], before[1]
+    pills(at, "sug")[0].set_value(["Gimera"])
+    at.run()
+    assert sug_times(at) == before  # nothing moved
+    pills(at, "sug")[0].set_value(["Gimera", "Bunny"])  # a second character on the same frame
+    at.run()
+    pills(at, "sug")[1].set_value(["Frank"])
+    at.run()
+    assert sug_times(at) == before
+    labels = p.frame_labels(v.id)
+    assert labels[first] == {ids["Gimera"], ids["Bunny"]} and labels[second] == {ids["Frank"]}
+    assert pills(at, "sug")[0].value == ["Bunny", "Gimera"]
+    at.button(key="sug_next").click()  # the user says they are done: new suggestions, none labelled
+    at.run()
+    after = sug_times(at)
+    assert first not in after and second not in after
+
+
+def test_a_stale_second_tab_never_erases_the_first_tabs_tick(dirs):
+    """Issue 15, point 2: tab B, not refreshed, ticks Bunny at 0:01 after tab A ticked Frank there."""
+    p = first_project()
+    v = p.videos()[0]
+    ids = {c.name: c.id for c in p.characters()}
+    tab_a, tab_b = run(p.slug), run(p.slug)
+    pills(tab_a)[1].set_value(["Frank"])
+    tab_a.run()
+    assert p.frame_labels(v.id)[1.0] == {ids["Frank"]}
+    pills(tab_b)[1].set_value(["Bunny"])  # tab B still shows 0:01 unlabelled
+    tab_b.run()
+    assert p.frame_labels(v.id)[1.0] == {ids["Frank"], ids["Bunny"]}
+    assert pills(tab_b)[1].value == ["Bunny", "Frank"]  # the page shows what the store holds
+    pills(tab_a)[1].set_value([])  # tab A unticks its Frank: Bunny (from tab B) stays, the frame is kept
+    tab_a.run()
+    assert p.frame_labels(v.id)[1.0] == {ids["Bunny"]}
+    assert pills(tab_a)[1].value == ["Bunny"]
+
+
+def test_frames_show_before_any_character_exists(dirs):
+    p = colour_project("New")
+    with open(synth_video(dirs, 8.0), "rb") as f:
+        v = p.import_video(f, "synth.mp4")
+    sample_video(p, v.id, 1.0)
+    at = run(p.slug)
+    assert not at.exception
+    assert any("Add the characters" in i.value for i in at.info)
+    assert sum("not labelled yet" in c.value for c in at.caption) == 8  # the frames, with nothing to tick yet
+    assert not pills(at)
+
+
+def test_characters_panel_folds_after_adding_and_shows_pictures(dirs):
+    p = first_project()
+    at = run(p.slug)
+    [panel] = [e for e in at.expander if "Characters" in e.label]
+    assert panel.label.startswith("Characters (5)")
+    shown = " ".join(m.value for m in panel.markdown)
+    assert all(f"**{n}**" in shown for n in ("Bunny", "Frank", "Rinky", "Gimera", "Bird"))
+    for c in p.characters()[:4]:  # every character the demo labelled has a picture from its frames
+        assert common.character_picture(p, c) is not None
+    at.text_input(key="new_character").input("Owl")
+    next(b for b in at.button if b.label == "Add").click()
+    at.run()
+    assert not at.exception and "Owl" in [c.name for c in p.characters()]
+    assert any("Added Owl" in s.value for s in at.success)
+    [panel] = [e for e in at.expander if "Characters" in e.label]
+    assert panel.label.startswith("Characters (6)") and not panel.proto.expanded
+    assert at.text_input(key="new_character").value == ""  # ready for the next one
+
+
+def test_page_switcher_is_also_below_the_grid(dirs):
+    p = first_project()
+    v = p.videos()[0]
+    at = run(p.slug)
+    assert at.button(key=f"page_grid_{v.id}_prev").disabled
+    at.button(key=f"page_grid_{v.id}_next").click()
+    at.run()
+    assert at.number_input(key=f"page_grid_{v.id}").value == 2
+    assert [c.value.split("**")[1] for c in at.caption if "·" in c.value][0] == "0:12"
+
+
+def press(at: AppTest, *keys_: str) -> None:
+    """Key presses as the browser component sends them (every press so far, numbered), all before the page
+    has run once: as quick as a person can type."""
+    box = list(at.session_state["_test_presses"]) if "_test_presses" in at.session_state else []
+    box += [[len(box) + k + 1, key] for k, key in enumerate(keys_)]
+    at.session_state["_test_presses"] = box
+    at.session_state["label_keys"] = {"presses": {"seq": len(box), "presses": box}}
+    at.run()
+
+
+def test_quick_key_presses_are_never_dropped(dirs):
+    """Issue 15, point 4: three quick presses of N labelled one frame."""
+    p = first_project()
+    v = p.videos()[0]
+    ids = {c.name: c.id for c in p.characters()}
+    at = run(p.slug, focus_t=1.0)
+    at.button_group(key="label_view").set_value("One by one")
+    at.run()
+    assert "0:01" in next(m.value for m in at.markdown if "frame " in m.value)
+    press(at, "n", "n", "n")
+    labels = p.frame_labels(v.id)
+    assert [labels.get(t) for t in (1.0, 2.0, 3.0)] == [set(), set(), set()]
+    assert "0:04" in next(m.value for m in at.markdown if "frame " in m.value)
+    press(at, "2", "3", "ArrowLeft", "1")  # Frank and Rinky at 0:04, back to 0:03, Bunny there
+    labels = p.frame_labels(v.id)
+    assert labels[4.0] == {ids["Frank"], ids["Rinky"]} and labels[3.0] == {ids["Bunny"]}
+    press(at, "2", "2")  # on and off again: each press counts once
+    assert p.frame_labels(v.id)[3.0] == {ids["Bunny"]}
+    at.run()  # a rerun applies nothing twice
+    assert p.frame_labels(v.id)[3.0] == {ids["Bunny"]}
+    press(at, "9", "x")  # no ninth character, not a key we use: nothing happens
+    assert not at.exception and p.frame_labels(v.id)[3.0] == {ids["Bunny"]}

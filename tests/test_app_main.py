@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 from test_app_helpers import ROOT, dirs  # noqa: F401
 
 from core.project import Project, list_projects
+from pages.common import KINDS, next_click
 
 APP = str(ROOT / "app.py")
 # The sidebar alone (AppTest drops a form's submit click when st.navigation reruns to its default page).
@@ -20,7 +21,7 @@ st.title(common.project().name)
 def test_app_opens_demo_and_switches_projects(dirs):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
-    assert at.title[0].value == "Video"  # the default page
+    assert at.title[0].value == "Start"  # the default page
     picker = at.sidebar.selectbox(key="project_picker")
     demo = picker.value
     assert demo.startswith("demo")
@@ -31,7 +32,7 @@ def test_app_opens_demo_and_switches_projects(dirs):
     at.session_state["project"] = "season-1"
     at.run()
     assert not at.exception
-    assert any("no video yet" in i.value for i in at.info)
+    assert "Step 1: add your video on the Video page" in [e.proto.label for e in at.get("page_link")]
 
 
 def test_new_project_from_the_sidebar(dirs):
@@ -56,3 +57,51 @@ def test_new_project_from_the_sidebar(dirs):
     next(b for b in at.sidebar.button if b.label == "Create project").click()
     at.run()
     assert "exists already" in at.error[0].value
+
+
+def test_the_start_page_says_what_to_do_and_leads_on(dirs):
+    """Issue 15, point 7: a newcomer used to land on an upload box and 'Sample again'."""
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Start"  # the default page
+    steps = [m.value for m in at.main.markdown if m.value.startswith("### ")]
+    assert len(steps) == 3
+    radio = at.radio(key="start_kind")
+    assert radio.options == [KINDS["characters"], KINDS["people"]]
+    demo = Project.open(at.session_state["project"])
+    assert any("**Bunny**" in m.value for m in at.markdown)  # the demo's characters, on cards
+    assert next_click(demo, "characters") == ("Step 3: see the screen time on the Results page", "Results")
+    assert next_click(demo, "people")[1] == "People"
+    empty = Project.create("Mine")
+    assert next_click(empty, "characters")[1] == "Video" and next_click(empty, "people")[1] == "Video"
+
+
+def test_start_page_remembers_cartoon_or_live_action(dirs):
+    p = Project.create("Mine")
+    at = AppTest.from_file(str(ROOT / "pages" / "start.py"), default_timeout=60)
+    at.session_state["project"] = p.slug
+    at.run()
+    at.radio(key="start_kind").set_value("people")
+    at.run()
+    assert p.get_setting("kind") == "people"
+    assert [m.value for m in at.markdown if m.value.startswith("### 2")] == [
+        "### 2\n**Let it find the faces** and group them into people; name each group (or give a photo)."]
+
+
+def test_a_bookmarked_page_opens_after_a_restart(dirs):
+    """Issue 15, point 9: a bookmark of /train used to open the Video page after a server restart (page_setup
+    notes the page, app.py opens it)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["_bookmark"] = "train"
+    at.run()
+    assert not at.exception and at.title[0].value == "Train"
+
+
+def test_creating_a_project_closes_the_popover_and_says_so(dirs):
+    at = AppTest.from_string(SIDEBAR, default_timeout=60).run()
+    at.sidebar.text_input[0].input("Season 3")
+    next(b for b in at.sidebar.button if b.label == "Create project").click()
+    at.run()
+    assert at.session_state["new_project_open"] is False
+    assert any("Created the project Season 3" in s.value for s in at.sidebar.success)
+    assert at.sidebar.text_input[0].value == ""

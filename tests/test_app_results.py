@@ -6,9 +6,11 @@ import json
 
 from streamlit.testing.v1 import AppTest
 from test_app_helpers import ROOT, dirs, sampled_project, synth_video  # noqa: F401
+from test_app_people import faces_cache, hamilton_project  # noqa: F401
 
 from core import sample_video, train_project
 from core.demo import first_project
+from core.faces.project_people import ProjectPeople
 from core.project import Project
 
 PAGE = str(ROOT / "pages" / "results.py")
@@ -63,6 +65,7 @@ def test_no_model_yet(dirs):
     p = Project.create("Empty")
     at = run(p.slug)
     assert not at.exception and any("No results yet" in i.value for i in at.info)
+    assert any("People page" in i.value for i in at.info)  # live action is a way in too
 
 
 def test_several_videos_totals(dirs):
@@ -81,3 +84,47 @@ def test_several_videos_totals(dirs):
     one = bar_seconds(at)
     assert set(one) == {"Red", "Blue"} and all(one[n] <= total[n] for n in one)
     assert len(charts(at)) == 4
+
+
+def test_a_removed_character_is_never_shown_and_the_model_is_out_of_date(dirs):
+    """Issue 15, point 3: Results showed 1:00 of screen time for a character that no longer exists."""
+    p = first_project()
+    gimera = next(c for c in p.characters() if c.name == "Gimera")
+    p.remove_character(gimera.id)
+    at = run(p.slug)
+    assert not at.exception
+    assert set(bar_seconds(at)) == {"Bunny", "Frank", "Rinky"}
+    assert {t["name"] for t in charts(at)[1]["data"]} == {"Bunny", "Frank", "Rinky"}
+    assert any("out of date" in w.value for w in at.warning)
+    assert at.button(key="results_train_again")
+
+
+def test_people_results_show_when_there_is_no_character_model(dirs, faces_cache):
+    """Issue 15, point 8: after People, Results said 'No results yet'."""
+    p = hamilton_project(faces_cache)
+    v = p.videos()[0]
+    r = ProjectPeople(p).result(v)
+    assert r is not None and r.timeline.names
+    at = run(p.slug)
+    assert not at.exception
+    assert not any("No results yet" in i.value for i in at.info)
+    assert set(bar_seconds(at)) == set(r.timeline.names)
+    assert {"Screen time (CSV)", "Full report (JSON)"} <= {d.label for d in at.get("download_button")}
+
+
+def test_both_kinds_of_results_side_by_side(dirs, faces_cache):
+    p = hamilton_project(faces_cache)
+    p.set_setting("backbone", "colour")
+    v = p.videos()[0]
+    sample_video(p, v.id, 1.0)
+    red, blue = p.add_character("Red"), p.add_character("Blue")
+    for t in range(0, 10):  # the clip is 10 s long
+        p.set_frame(v.id, float(t), [red.id] if t % 2 else [blue.id] if t % 3 else [])
+    train_project(p)
+    at = run(p.slug)
+    assert not at.exception
+    assert at.button_group(key="results_source").options == ["Characters", "People"]
+    assert set(bar_seconds(at)) <= {"Red", "Blue"}
+    at.button_group(key="results_source").set_value("People")
+    at.run()
+    assert set(bar_seconds(at)) == set(ProjectPeople(p).result(v).timeline.names)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_app_helpers import ROOT, colour_project, dirs, synth_video  # noqa: F401
 
 import core
 from core.project import Project
+from pages import jobs
 
 PAGE = str(ROOT / "pages" / "video.py")
 
@@ -80,5 +83,51 @@ def test_upload_with_hostile_name_then_sample(dirs):
     at.button(key="sample").click()
     at.run()
     no_traceback(at)
+    assert jobs.wait(p).state == jobs.DONE  # sampling runs in the background
+    at.run()
     assert any("is ready: 4 frames" in s.value for s in at.success)
     assert p.video(v.id).every == 2.0 and p.video(v.id).n_moments == 4
+
+
+def test_a_duplicate_upload_says_it_is_already_there(dirs):
+    p = colour_project("Mine")
+    data = synth_video(dirs, 6.0).read_bytes()
+    at = run(p.slug)
+    at.file_uploader[0].upload("a.mp4", data, "video/mp4")
+    at.run()
+    assert any("Added a.mp4" in s.value for s in at.success)
+    at.file_uploader[0].upload("copy of a.mp4", data, "video/mp4")
+    at.run()
+    no_traceback(at)
+    assert not any("Added" in s.value for s in at.success)
+    assert any("copy of a.mp4 is already in this project (as a.mp4" in i.value for i in at.info)
+    assert len(p.videos()) == 1
+
+
+def test_switching_projects_empties_the_upload_box(dirs):
+    a, b = colour_project("A"), colour_project("B")
+    at = run(a.slug)
+    key_a = at.file_uploader[0].key
+    at.session_state["project"] = b.slug
+    at.run()
+    assert at.file_uploader[0].key != key_a and b.slug in str(at.file_uploader[0].key)
+
+
+def test_the_same_video_in_a_second_project_is_not_sampled_again(dirs):
+    """The feature cache is the user's, shared by every project, keyed by the video's content."""
+    data = synth_video(dirs, 8.0).read_bytes()
+    first, second = colour_project("First"), colour_project("Second")
+    for p in (first, second):
+        p.import_video(io.BytesIO(data), "same.mp4")
+    fs1 = core.sample_video(first, first.videos()[0].id, 1.0)
+    assert fs1.computed == 8
+    at = run(second.slug)
+    assert any("looked at this video before" in c.value for c in at.caption)
+    at.button(key="sample").click()
+    at.run()
+    job = jobs.wait(second)
+    assert job.state == jobs.DONE and job.result.computed == 0  # nothing embedded again
+    at.run()
+    assert any("Ready: 8 frames" in s.value for s in at.success)
+    v2 = second.videos()[0]
+    assert second.thumb(v2, 3.0) is not None and second.features(v2).features.shape == (8, 8)

@@ -1,12 +1,15 @@
 """The dashboard in a real browser: headless Chromium (Debian) driven by Selenium.
 
-Starts ``streamlit run app.py`` on a free port with temporary SCREENTIME_DATA / SCREENTIME_CACHE, looks at the
-demo project (and saves the screenshots of docs/screenshots/), then does what a newcomer does: creates a
-project, uploads a generated 24-second video with two characters, samples it (real VGG16), adds the
-characters, ticks frames with the mouse and the keyboard, trains, and finds the screen-time chart with the
-right names on the Results page.
+Starts ``streamlit run app.py`` on a free port with temporary SCREENTIME_DATA / SCREENTIME_CACHE. Its very
+first request is a bookmark of the Train page (it must open there, not on the default page); it looks at the
+demo project (and saves the screenshots of docs/screenshots/, the Start page's too), ticks two characters on
+one Suggested frame (nothing may move under the mouse) and, from a stale second tab, a tick that must not
+erase the first tab's. Then it does what a newcomer does: creates a project, uploads a generated 24-second
+video with two characters, samples it (real VGG16) in the background while visiting another page, cancels a
+second sampling, adds the characters, ticks frames with the mouse and the keyboard (three quick presses that
+must all land), trains, and finds the screen-time chart with the right names on the Results page.
 
-Skipped when Chromium, chromedriver or Selenium are missing. Takes about a minute on 2 cores.
+Skipped when Chromium, chromedriver or Selenium are missing. Takes about two minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pathlib import Path
 import pytest
 from synth import make_video
 from test_app_helpers import ROOT, SCHEDULE, truth
+
+from core.project import Project, list_projects
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
@@ -171,13 +176,64 @@ def tick(d, index: int, name: str) -> None:
     settle(d)
 
 
+def captions(d) -> list[str]:
+    """The time captions of the frame cards on screen, in order ("0:07")."""
+    out = []
+    for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="stCaptionContainer"]'):
+        text = e.text.strip()
+        if " · " in text and text.split(" · ")[0].replace(":", "").replace(".", "").isdigit():
+            out.append(text.split(" · ")[0])
+    return out
+
+
+def seconds(caption: str) -> float:
+    m, s = caption.split(":")
+    return int(m) * 60 + float(s)
+
+
+def sidebar_text(d) -> str:
+    try:
+        return d.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]').text
+    except (StaleElementReferenceException, WebDriverException):
+        return ""
+
+
+def open_project(server, name: str) -> Project:
+    root = server["tmp"] / "data"
+    slug = next(s for s, n in list_projects(root) if n == name)
+    return Project(root / slug)
+
+
+def view(d, name: str) -> None:
+    [switch] = [g for g in d.find_elements(By.CSS_SELECTOR, '[data-testid="stButtonGroup"]') if "One by one" in g.text]
+    [btn] = [b for b in switch.find_elements(By.TAG_NAME, "button") if b.text.strip() == name]
+    btn.click()
+    settle(d)
+
+
 # ---- the test -------------------------------------------------------------------------------------------------
 def test_demo_then_own_video_end_to_end(server, browser):
     d, url = browser, server["url"]
-    d.get(url)
-    wait_text(d, "Ready: 60 frames", 90)  # the demo on first start, no network run
-    assert "This demo uses a minute of Big Buck Bunny" in body(d)
+    d.get(f"{url}/train")  # a bookmark, on a server that has just started
+    wait_for(d, lambda d: d.find_element(By.TAG_NAME, "h1").text.startswith("Train"), 90, "the bookmarked page")
+    wait_text(d, "Finds Bunny in", 60)
     settle(d)
+    demo_pages(d)
+    demo = open_project(server, "Demo - Big Buck Bunny")
+    suggested_ticks_land_where_clicked(d, demo)
+    stale_tab_keeps_the_other_tabs_tick(d, url, demo)
+    own_video(d, server)
+
+
+def demo_pages(d) -> None:
+    go(d, "Start")
+    wait_text(d, "Is your video a cartoon or live action?")
+    wait_text(d, "The characters of Demo - Big Buck Bunny")
+    time.sleep(1.5)  # the character cards' pictures
+    shot(d, "start")
+    go(d, "Video")
+    wait_text(d, "Ready: 60 frames", 60)
+    assert "This demo uses a minute of Big Buck Bunny" in body(d)
     shot(d, "video")
     go(d, "Label")
     wait_text(d, "20 of 60 frames labelled")
@@ -191,63 +247,71 @@ def test_demo_then_own_video_end_to_end(server, browser):
     time.sleep(1.5)
     shot(d, "results")
     shot(d, "results_full", 2300)
+    go(d, "Series")  # the Series of one project
+    time.sleep(1.5)
+    shot(d, "series")
 
-    # a newcomer's own project
+
+def suggested_ticks_land_where_clicked(d, demo: Project) -> None:
+    """Issue 15, point 1: a tick used to remove its frame and shift every card under the mouse."""
+    go(d, "Label")
+    view(d, "Suggested")
+    wait_for(d, lambda d: len(frame_pills(d)) >= 4, 30, "the suggested frames")
+    before = captions(d)
+    ids = {c.name: c.id for c in demo.characters()}
+    v = demo.videos()[0]
+    tick(d, 0, "Gimera")
+    assert captions(d) == before  # nothing moved
+    tick(d, 0, "Bunny")  # a second character on the same frame
+    tick(d, 1, "Frank")
+    assert captions(d) == before
+    labels = demo.frame_labels(v.id)
+    assert labels[seconds(before[0])] == {ids["Gimera"], ids["Bunny"]}
+    assert labels[seconds(before[1])] == {ids["Frank"]}
+
+
+def stale_tab_keeps_the_other_tabs_tick(d, url: str, demo: Project) -> None:
+    """Issue 15, point 2: a second tab, not refreshed, used to erase the first tab's tick on the same frame."""
+    view(d, "Grid")
+    wait_for(d, lambda d: len(frame_pills(d)) == 12, 30, "the frame grid")
+    tab_a = d.current_window_handle
+    d.switch_to.new_window("tab")
+    d.get(f"{url}/label")
+    wait_for(d, lambda d: len(frame_pills(d)) == 12, 60, "the frame grid in the second tab")
+    settle(d)
+    tab_b = d.current_window_handle
+    d.switch_to.window(tab_a)
+    tick(d, 1, "Frank")  # 0:01
+    d.switch_to.window(tab_b)  # still shows 0:01 unlabelled
+    tick(d, 1, "Bunny")
+    ids = {c.name: c.id for c in demo.characters()}
+    assert demo.frame_labels(demo.videos()[0].id)[1.0] == {ids["Frank"], ids["Bunny"]}
+    wait_for(d, lambda d: "0:01 · labelled" in [c.text for c in d.find_elements(
+        By.CSS_SELECTOR, '[data-testid="stCaptionContainer"]')], 10, "tab B shows what the store holds")
+    d.close()
+    d.switch_to.window(tab_a)
+
+
+def own_video(d, server) -> None:
     click_button(d, "New project")
     box = d.find_element(By.CSS_SELECTOR, 'input[aria-label="Name of the new project"]')
     box.send_keys("My cartoon")
     click_button(d, "Create project")
+    wait_text(d, "Created the project My cartoon")
     wait_text(d, "This project has no video yet")
     video = make_video(server["tmp"] / "cartoon.mp4", {k: v for k, v in SCHEDULE.items()}, 24.0, fps=10.0)
     d.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(video))
     wait_text(d, "Added cartoon.mp4", 60)
     settle(d)
-    click_button(d, "Sample")
-    wait_text(d, "cartoon.mp4 is ready: 24 frames", 300)  # real VGG16 features
-    settle(d)
-    shot(d, "video_own")
-
-    go(d, "Label")
-    for name in ("Red", "Blue"):
-        box = d.find_element(By.CSS_SELECTOR, 'input[aria-label="New character"]')
-        box.send_keys(name)
-        click_button(d, "Add")
-        wait_for(d, lambda d, n=name: d.find_elements(By.CSS_SELECTOR, f'input[value="{n}"]'), 20, name)
-    wait_for(d, lambda d: len(frame_pills(d)) == 12, 30, "the frame grid")
-    for t in range(12):  # mouse: tick who is visible in the first 12 frames
-        who = truth(float(t))
-        for name in who or ["Nobody"]:
-            tick(d, t, name)
-    wait_text(d, "12 of 24 frames labelled")
-    shot(d, "label_own")
-
-    # keyboard: one by one, arrows to move, number keys to tick
-    [view] = [g for g in d.find_elements(By.CSS_SELECTOR, '[data-testid="stButtonGroup"]') if "One by one" in g.text]
-    [one] = [b for b in view.find_elements(By.TAG_NAME, "button") if b.text.strip() == "One by one"]
-    one.click()
-    settle(d)
-    wait_text(d, "frame 1 of 24")
-    for k in range(2, 16):
-        d.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
-        wait_text(d, f"frame {k} of 24", 20)
-        settle(d)
-    d.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
-    wait_text(d, "frame 14 of 24", 20)
-    settle(d)
-    d.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
-    wait_text(d, "frame 15 of 24", 20)  # 0:14, where nobody is on screen
-    settle(d)
-    d.find_element(By.TAG_NAME, "body").send_keys("n")
-    settle(d)
-    wait_text(d, "frame 16 of 24")  # Nobody moves on to the next frame (0:15: Red)
-    d.find_element(By.TAG_NAME, "body").send_keys("1")
-    settle(d)
-    wait_text(d, "14 of 24 frames labelled")
-    wait_text(d, "Red ✓", 10)
+    assert "a first guess" in body(d)  # nothing measured on this machine yet
+    background_sampling(d, server)
+    mine = open_project(server, "My cartoon")
+    label_own(d, mine)
 
     go(d, "Train")
     click_button(d, "Train")
-    wait_text(d, "How well the model does", 120)
+    wait_text(d, "The model is ready", 180)  # in the background, then the page shows the result
+    wait_text(d, "How well the model does", 30)
     text = body(d)
     assert "Finds Red in" in text and "Finds Blue in" in text
     shot(d, "train_own")
@@ -260,3 +324,70 @@ def test_demo_then_own_video_end_to_end(server, browser):
     assert labels == {"Red", "Blue"}
     assert "Screen time" in body(d) and "Download" in body(d)
     shot(d, "results_own")
+
+
+def background_sampling(d, server) -> None:
+    """Issue 15, point 5: leaving the Video page used to cancel sampling without a word."""
+    click_button(d, "Sample")
+    wait_for(d, lambda d: "Sampling cartoon.mp4" in sidebar_text(d), 30, "the job in the sidebar")
+    assert "left" in sidebar_text(d)  # an estimate from the first moment
+    go(d, "Label")  # another page: the job goes on, and its progress is still in the sidebar
+    assert "Sampling cartoon.mp4" in sidebar_text(d) or "is ready" in sidebar_text(d)
+    wait_text(d, "cartoon.mp4 is ready: 24 frames", 300)  # real VGG16 features
+    go(d, "Video")
+    wait_text(d, "Ready: 24 frames")
+    assert "looked at this video before" in body(d)  # at this step, ready in a moment
+    shot(d, "video_own")
+    # a second video, whose sampling is cancelled from the sidebar
+    second = make_video(server["tmp"] / "second.mp4", {k: v for k, v in SCHEDULE.items()}, 30.0, fps=10.0)
+    d.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(second))
+    wait_text(d, "Added second.mp4", 60)
+    settle(d)
+    assert "about 30 frames" in body(d) and "measured on this computer" in body(d)
+    click_button(d, "Sample")
+    wait_for(d, lambda d: "Cancel" in sidebar_text(d), 30, "the Cancel button")
+    sidebar = d.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]')
+    click_button(d, "Cancel", sidebar)
+    wait_text(d, "cancelled. Nothing was kept from this run", 120)
+    assert "Not sampled yet" in body(d)
+
+
+def label_own(d, mine: Project) -> None:
+    go(d, "Label")
+    for name in ("Red", "Blue"):
+        box = d.find_element(By.CSS_SELECTOR, 'input[aria-label="New character"]')
+        box.send_keys(name)
+        click_button(d, "Add")
+        wait_text(d, f"Added {name}", 20)
+    assert "Rename" not in [b.text for b in d.find_elements(By.TAG_NAME, "button") if b.is_displayed()]  # folded
+    wait_for(d, lambda d: len(frame_pills(d)) == 12, 30, "the frame grid")
+    for t in range(12):  # mouse: tick who is visible in the first 12 frames
+        who = truth(float(t))
+        for name in who or ["Nobody"]:
+            tick(d, t, name)
+    wait_text(d, "12 of 24 frames labelled")
+    shot(d, "label_own")
+
+    # keyboard: one by one, arrows to move, number keys to tick
+    view(d, "One by one")
+    wait_text(d, "frame 1 of 24")
+    for k in range(2, 15):
+        d.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+        wait_text(d, f"frame {k} of 24", 20)
+        settle(d)
+    d.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    wait_text(d, "frame 13 of 24", 20)
+    settle(d)
+    d.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+    wait_text(d, "frame 14 of 24", 20)  # 0:13, where nobody is on screen
+    settle(d)
+    # Issue 15, point 4: three quick presses, all landing (0:13 nobody, 0:14 nobody, 0:15 Red)
+    d.find_element(By.TAG_NAME, "body").send_keys("nn1")
+    wait_text(d, "15 of 24 frames labelled", 20)
+    settle(d)
+    wait_text(d, "frame 16 of 24")
+    wait_text(d, "Red ✓", 10)
+    vid = mine.videos()[0].id
+    red = next(c.id for c in mine.characters() if c.name == "Red")
+    labels = mine.frame_labels(vid)
+    assert [labels.get(t) for t in (13.0, 14.0, 15.0)] == [set(), set(), {red}]
