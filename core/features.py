@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -83,10 +84,22 @@ class BackboneFactory(Protocol):
 
 
 class VGG16Factory:
+    """Builds VGG16 backbones, once per process for each (spec, weights): a second video, or a second job of
+    the dashboard, gets the network already loaded (building it costs seconds of TensorFlow, and an
+    ImageNet download that cannot succeed offline is not tried again)."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[FeatureSpec, str], Any] = {}
+        self._lock = threading.Lock()
+
     def __call__(self, spec: FeatureSpec, weights: Optional[str]) -> Any:
         from .backbone import VGG16Backbone
 
-        return VGG16Backbone(spec, weights)
+        with self._lock:
+            key = (spec, resolve_weights(weights))
+            if key not in self._built:
+                self._built[key] = VGG16Backbone(spec, weights)
+            return self._built[key]
 
     def candidate_keys(self, spec: FeatureSpec, weights: Optional[str]) -> list[str]:
         """Keys whose cached features answer this request, most preferred first: with ``auto``, ImageNet
@@ -247,6 +260,7 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
             if tuple(backbone.input_size) != tuple(spec.input_size):
                 raise ValueError(f"the backbone takes {backbone.input_size} frames but the spec says "
                                  f"{spec.input_size}")
+            report(progress, "features", 0, total)  # the network is ready: a Cancel pressed meanwhile stops here
             try:
                 times, features, embedded = _embed_all(frames, backbone, total, progress)
             except VideoError:

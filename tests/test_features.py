@@ -14,6 +14,7 @@ from core.backbone import FeatureSpec
 from core.cache import FeatureCache
 from core.errors import VideoError
 from core.features import extract_features
+from core.hashing import file_sha256
 
 SPEC = FeatureSpec(input_size=(32, 32))
 
@@ -110,3 +111,46 @@ def test_copy_of_a_video_shares_its_cache(tmp_path: Path, two_video: Path) -> No
     shutil.copy(two_video, copy)
     f = Factory()
     assert extract_features(copy, 1.0, SPEC, cache=cache, backbone_factory=f).computed == 0
+
+
+def test_vgg16_is_built_once_per_process_for_each_spec_and_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second video (or a second dashboard job) gets the loaded network: no second TensorFlow build, and no
+    second ImageNet download attempt that cannot succeed offline."""
+    import core.backbone
+    from core.features import VGG16Factory
+
+    built: list[tuple[FeatureSpec, object]] = []
+
+    class Counting:
+        def __init__(self, spec: FeatureSpec, weights: object) -> None:
+            built.append((spec, weights))
+
+    monkeypatch.setattr(core.backbone, "VGG16Backbone", Counting)
+    factory = VGG16Factory()
+    small = FeatureSpec(input_size=(64, 64))
+    first = factory(FeatureSpec(), "hed")
+    assert factory(FeatureSpec(), "hed") is first and factory(FeatureSpec(), "hed-bsds500") is first
+    assert factory(small, "hed") is not first
+    assert len(built) == 2
+
+
+def test_cancel_pressed_while_the_network_loads_stops_before_any_frame_is_embedded(
+        tmp_path: Path, two_video: Path) -> None:
+    """The dashboard's Cancel takes effect at the next progress step: the first one comes as soon as the network
+    is ready, not after the first batch."""
+    from core.errors import Cancelled
+
+    stages: list[tuple[str, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        stages.append((stage, done))
+        if stage == "features":
+            raise Cancelled("stopped")
+
+    factory = Factory()
+    with pytest.raises(Cancelled):
+        extract_features(two_video, 1.0, FeatureSpec(input_size=(32, 32)), cache=FeatureCache(tmp_path / "c"),
+                         progress=progress, backbone_factory=factory)
+    assert stages[-2:] == [("loading network", 0), ("features", 0)]
+    assert factory.built[0].embedded == 0
+    assert FeatureCache(tmp_path / "c").load(file_sha256(two_video), 1.0, "colour-test-32x32") is None
