@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sqlite3
 import tempfile
@@ -47,7 +48,7 @@ from .progress import ProgressCallback, report
 from .records import Character, LabelCounts, ModelRecord, Sampling, Video
 from .smoothing import Smoothing
 from .validation import Scores, WrongFrame
-from .video import check_size, probe_video
+from .video import check_size, probe_video, shown
 
 __all__ = ["Character", "LabelCounts", "ModelRecord", "Project", "ProjectError", "Sampling", "Video", "WrongFrame",
            "clean_character_name", "list_projects", "safe_filename", "slugify"]
@@ -238,6 +239,25 @@ class Project:
             return self.video(vid)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def import_file(self, path: str | os.PathLike[str], progress: Optional[ProgressCallback] = None) -> Video:
+        """Copy a video that is already on this computer into the project, streamed as :meth:`import_video`
+        does (a file of any size, never held in memory; the dashboard's way in for files too large to upload).
+
+        ``path`` may come pasted from a file manager, with quotes around it or a leading ``~``."""
+        given = str(path).strip().strip("'\"")
+        if not given:
+            raise ProjectError("Type or paste the full path of a video on this computer, then press Add.")
+        source = Path(given).expanduser()
+        if not source.is_file():
+            raise ProjectError(f"There is no file at {shown(given)}: check the path (copy it from your file "
+                               "manager) and try again.")
+        try:
+            with open(source, "rb") as data:
+                return self.import_video(data, source.name, progress, size=source.stat().st_size)
+        except PermissionError:
+            raise ProjectError(f"Screen Time may not read {shown(given)}: give it permission to read the file, "
+                               "or copy the file somewhere it can read.") from None
 
     def remove_video(self, video_id: int) -> None:
         v = self.video(video_id)

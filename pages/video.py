@@ -15,7 +15,10 @@ from pages import common, jobs
 def upload_ui(p: Project) -> None:
     n = st.session_state.setdefault("uploads", 0)
     up = st.file_uploader("Add a video to this project", type=list(VIDEO_EXTENSIONS), key=f"uploader_{p.slug}_{n}",
-                          help="MP4, MOV, MKV, AVI or WEBM, up to 4 GB. Episodes of one series can share a project.")
+                          help=f"MP4, MOV, MKV, AVI or WEBM, up to {upload_limit()}. A browser upload is held in "
+                               "memory while it arrives: add a larger file from this computer's disk below. "
+                               "Episodes of one series can share a project.")
+    from_disk_ui(p)
     if up is None:
         return
     token = f"{up.file_id}:{up.name}:{up.size}"
@@ -27,14 +30,41 @@ def upload_ui(p: Project) -> None:
         bar = common.Progress("Saving the video...")
         v = p.import_video(up, up.name, progress=bar, size=up.size)
         bar.done("Saved.")
-        st.session_state["video_id"] = v.id
         st.session_state["uploads"] = n + 1  # an empty upload box for the next video
-        if v.id in before:
-            st.session_state["flash_info"] = (f"{up.name} is already in this project (as {v.name}, the same "
-                                              "file): nothing was added.")
-        else:
-            st.session_state["flash"] = f"Added {v.name}. Choose how often to look at it below, then press Sample."
-        st.rerun()
+        added(p, v, v.id in before, up.name)
+
+
+def upload_limit() -> str:
+    """The browser upload limit in words, from `.streamlit/config.toml` (server.maxUploadSize, megabytes)."""
+    mb = int(st.get_option("server.maxUploadSize"))
+    return f"{mb / 1024:g} GB" if mb >= 1024 else f"{mb} MB"
+
+
+def from_disk_ui(p: Project) -> None:
+    """The way in for a film too large to upload: a path on the computer that runs Screen Time, copied to the
+    project in chunks (a browser upload is held whole in the server's memory first)."""
+    with st.expander("Or add a video that is already on this computer (any size)"):
+        with st.form(f"from_disk_{p.slug}", clear_on_submit=True, border=False):
+            path = st.text_input("Full path of the video", placeholder="/home/me/Videos/episode-01.mp4")
+            if not st.form_submit_button("Add", icon=":material/add:"):
+                return
+        with common.friendly("adding a video"):
+            before = {x.id for x in p.videos()}
+            bar = common.Progress("Copying the video...")
+            v = p.import_file(path, progress=bar)
+            bar.done("Copied.")
+            added(p, v, v.id in before, path)
+
+
+def added(p: Project, v: Video, known: bool, given: str) -> None:
+    """Open the video just added and say what happened (nothing is added twice)."""
+    st.session_state["video_id"] = v.id
+    if known:
+        st.session_state["flash_info"] = (f"{given} is already in this project (as {v.name}, the same file): "
+                                          "nothing was added.")
+    else:
+        st.session_state["flash"] = f"Added {v.name}. Choose how often to look at it below, then press Sample."
+    st.rerun()
 
 
 def start_sampling(p: Project, v: Video, every: float) -> None:

@@ -131,3 +131,43 @@ def test_the_same_video_in_a_second_project_is_not_sampled_again(dirs):
     assert any("Ready: 8 frames" in s.value for s in at.success)
     v2 = second.videos()[0]
     assert second.thumb(v2, 3.0) is not None and second.features(v2).features.shape == (8, 8)
+
+
+def test_a_large_film_is_added_from_disk_without_passing_through_memory(dirs, monkeypatch):
+    """Issue 14, point 10: a browser upload is held whole in memory; a path on this computer is streamed."""
+    p = colour_project("Mine")
+    film = synth_video(dirs, 6.0)
+    reads: list[int] = []
+    real_import = Project.import_video
+
+    def spy(self, data, filename, progress=None, size=0):  # the file object itself is streamed, never read whole
+        assert not isinstance(data, (bytes, io.BytesIO)) and size == film.stat().st_size
+        reads.append(size)
+        return real_import(self, data, filename, progress, size)
+
+    monkeypatch.setattr(Project, "import_video", spy)
+    at = run(p.slug)
+    assert "up to 1 GB" in at.file_uploader[0].help  # what .streamlit/config.toml allows
+    at.text_input[0].input(f'  "{film}"  ')  # pasted from a file manager, quotes and all
+    at.button[0].click()
+    at.run()
+    no_traceback(at)
+    [v] = p.videos()
+    assert reads and v.name == film.name and at.session_state["video_id"] == v.id
+    assert any(f"Added {film.name}" in s.value for s in at.success)
+    at.text_input[0].input(str(film))
+    at.button[0].click()
+    at.run()
+    assert any("is already in this project" in i.value for i in at.info) and len(p.videos()) == 1
+
+
+@pytest.mark.parametrize("given, words", [("", "Type or paste the full path"),
+                                          ("/no/such/film.mp4", "There is no file at /no/such/film.mp4")])
+def test_a_wrong_path_on_disk_gets_one_sentence(dirs, given, words):
+    p = colour_project("Mine")
+    at = run(p.slug)
+    at.text_input[0].input(given)
+    at.button[0].click()
+    at.run()
+    no_traceback(at)
+    assert len(at.error) == 1 and words in at.error[0].value and p.videos() == []
