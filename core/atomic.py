@@ -114,10 +114,14 @@ def save_npz(path: PathLike, arrays: dict[str, np.ndarray]) -> Path:
 def atomic_dir(final: Path, fill: Callable[[Path], None]) -> bool:
     """Create the folder ``final`` by filling a temporary sibling folder with ``fill(tmp)`` and renaming it.
 
-    Returns False (and discards the work) when another process created ``final`` first.
+    Returns False (and discards the work) when another process created ``final`` first. The temporary folder
+    carries this process's id, so the leftovers of a run that was killed while it filled one are removed here
+    by the next run (:func:`remove_dead_temps`).
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    prefix = f".{final.name}."
+    remove_dead_temps(final.parent, prefix)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=final.parent))
     try:
         fill(tmp)
         try:

@@ -297,3 +297,37 @@ def test_smoothing_durations_are_zero_to_a_day(option: str, value: str, two_vide
 def test_a_device_given_as_the_video_is_one_sentence() -> None:
     r = cli("probe", "/dev/zero")
     assert_one_sentence(r, "/dev/zero is not a file (a device or a pipe): choose a video file.")
+
+
+def test_a_folder_write_killed_halfway_is_swept_by_the_next_one(tmp_path: Path) -> None:
+    """core.atomic.atomic_dir (the faces store, thumbnails): a SIGKILL while it fills its temporary folder
+    leaves that folder; the next write of the same folder removes it, and never the folder of a live run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from core.atomic import atomic_dir
+
+    final = tmp_path / "thumbs"
+    started = tmp_path / "started"
+    script = ("import sys, time; from pathlib import Path; from core.atomic import atomic_dir\n"
+              "def fill(tmp):\n (tmp / 'half.jpg').write_bytes(b'x'); Path(sys.argv[2]).touch(); time.sleep(60)\n"
+              "atomic_dir(Path(sys.argv[1]), fill)\n")
+    child = subprocess.Popen([sys.executable, "-c", script, str(final), str(started)])
+    try:
+        deadline = time.time() + 60
+        while not started.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), "the child never started filling"
+        live = [d for d in tmp_path.iterdir() if d.name.startswith(".thumbs.")]
+        assert len(live) == 1
+        other = tmp_path / "other"  # a write of another folder beside it leaves the live run's folder alone
+        assert atomic_dir(other, lambda tmp: (tmp / "a").write_bytes(b"a")) and live[0].exists()
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert live[0].exists() and not final.exists()  # what a kill leaves
+    assert atomic_dir(final, lambda tmp: (tmp / "000000.jpg").write_bytes(b"y"))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".thumbs.")] == []
+    assert [p.name for p in final.iterdir()] == ["000000.jpg"]
