@@ -102,3 +102,21 @@ def together_figure(timelines: Sequence[Timeline]) -> go.Figure:
                                hovertemplate="%{y} with %{x}: %{text}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, 80 + 50 * len(names))
+
+
+def series_figure(named: Sequence[tuple[str, Timeline]]) -> go.Figure:
+    """Grouped bars: minutes on screen per character (one colour each) in each episode."""
+    names: list[str] = []
+    for _, tl in named:
+        names += [n for n in tl.names if n not in names]
+    fig = go.Figure()
+    for name in names:
+        secs = [next((ct.seconds for ct in tl.screen_time() if ct.character == name), 0.0) for _, tl in named]
+        fig.add_trace(go.Bar(name=name, x=[v for v, _ in named], y=[s / 60 for s in secs],
+                             marker_color=colour(names, name), customdata=[mmss(s) for s in secs],
+                             hovertemplate="<b>" + name + "</b> in %{x}<br>%{customdata} on screen<extra></extra>"))
+    fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=20, t=10, b=10), plot_bgcolor="white",
+                      legend=dict(orientation="h", y=1.08), font=dict(size=13))
+    fig.update_yaxes(title="minutes on screen", gridcolor="#eee", rangemode="tozero")
+    fig.update_xaxes(title="episode", type="category")
+    return fig

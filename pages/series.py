@@ -8,10 +8,9 @@ import json
 import threading
 from collections.abc import Sequence
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from core import Cancelled, ScreenTimeError, Timeline, mmss, project_timeline
+from core import Cancelled, ScreenTimeError, mmss, project_timeline
 from core.batch import BatchStatus, VideoOutcome, project_batch, project_todo, summary_csv, summary_dict
 from core.project import Project, Video
 from core.report import smoothing_summary
@@ -63,24 +62,6 @@ def _labels(videos: Sequence[Video]) -> dict[int, str]:
     """What each video is called in the table and the files: its name, or its file name where two share one."""
     names = [v.name for v in videos]
     return {v.id: v.name if names.count(v.name) == 1 else v.file for v in videos}
-
-
-def series_figure(named: Sequence[tuple[str, Timeline]]) -> go.Figure:
-    """Grouped bars: minutes on screen per character (one colour each) in each episode."""
-    names: list[str] = []
-    for _, tl in named:
-        names += [n for n in tl.names if n not in names]
-    fig = go.Figure()
-    for name in names:
-        secs = [next((ct.seconds for ct in tl.screen_time() if ct.character == name), 0.0) for _, tl in named]
-        fig.add_trace(go.Bar(name=name, x=[v for v, _ in named], y=[s / 60 for s in secs],
-                             marker_color=charts.colour(names, name), customdata=[mmss(s) for s in secs],
-                             hovertemplate="<b>" + name + "</b> in %{x}<br>%{customdata} on screen<extra></extra>"))
-    fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=20, t=10, b=10), plot_bgcolor="white",
-                      legend=dict(orientation="h", y=1.08), font=dict(size=13))
-    fig.update_yaxes(title="minutes on screen", gridcolor="#eee", rangemode="tozero")
-    fig.update_xaxes(title="episode", type="category")
-    return fig
 
 
 STAGES = {**common.Progress.STAGES, "features": "Looking at the frames"}
@@ -164,7 +145,7 @@ def series_ui() -> None:
                      **{t.character: f"{t.mmss} ({t.percent:.1f}%)" for t in tot}})
         st.dataframe(rows, hide_index=True, width="stretch")
         st.subheader("Minutes on screen, episode by episode")
-        st.plotly_chart(series_figure(named), key="series_bars", config={"displayModeBar": False})
+        st.plotly_chart(charts.series_figure(named), key="series_bars", config={"displayModeBar": False})
         extra = {"project": p.name, "mode": "characters", "settings": {"smoothing": smoothing_summary(s)},
                  "model": {"dir": str(m.dir), "characters": list(m.characters)}}
         meta = [{"video": label[v.id], "status": "done" if v.id in tls else "not measured", "sha256": v.sha256}
