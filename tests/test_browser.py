@@ -37,6 +37,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SERVER_LOG: list[Path] = []  # the running server's log (the fixture sets it)
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SHOTS = ROOT / "docs" / "screenshots"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -58,6 +59,7 @@ def server(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "SCREENTIME_DATA": str(tmp / "data"), "SCREENTIME_CACHE": str(tmp / "cache")}
     log = open(tmp / "server.log", "wb")  # noqa: SIM115  (the server writes to it until the fixture ends)
+    SERVER_LOG[:] = [tmp / "server.log"]
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,
@@ -118,7 +120,16 @@ def wait_for(d, cond, timeout: float = 60, what: str = "") -> None:
         time.sleep(0.25)
     SHOTS.mkdir(parents=True, exist_ok=True)
     d.save_screenshot(str(Path(tempfile.gettempdir()) / "screentime-browser-failure.png"))
-    raise AssertionError(f"timed out waiting for {what or cond}; page says: {body(d)[-1500:]}")
+    raise AssertionError(f"timed out waiting for {what or cond}; page says: {body(d)[-1500:]}{server_errors()}")
+
+
+def server_errors() -> str:
+    """The server log's last traceback (what a background job logged when it failed unexpectedly), if any."""
+    if not SERVER_LOG or not SERVER_LOG[0].exists():
+        return ""
+    text = SERVER_LOG[0].read_text(errors="replace")
+    at = text.rfind("Traceback")
+    return f"\n--- the server logged ---\n{text[max(at, 0) - 300:][:4000]}" if at >= 0 else ""
 
 
 def wait_text(d, text: str, timeout: float = 60) -> None:
@@ -134,13 +145,47 @@ def settle(d, timeout: float = 60) -> None:
     time.sleep(0.3)
 
 
-def click_button(d, label: str, scope=None) -> None:
-    root = scope or d
-    btns = [b for b in root.find_elements(By.TAG_NAME, "button")
-            if label in [x.strip() for x in b.text.split("\n")] and b.is_displayed()]
-    assert btns, f"no button {label!r}"
-    btns[0].click()
+def click_button(d, label: str, within: str = "") -> None:
+    """Click the first visible button called ``label`` (inside the element of CSS selector ``within``), looked
+    up again when the page replaced it meanwhile (see :func:`tick`)."""
+    for attempt in range(10):
+        try:
+            root = d.find_element(By.CSS_SELECTOR, within) if within else d
+            btns = [b for b in root.find_elements(By.TAG_NAME, "button")
+                    if label in [x.strip() for x in b.text.split("\n")] and b.is_displayed()]
+            assert btns, f"no button {label!r}"
+            btns[0].click()
+            break
+        except StaleElementReferenceException:
+            if attempt == 9:
+                raise
+            time.sleep(0.3)
     settle(d)
+
+
+def keys_ready(d) -> None:
+    """Wait until the page's key listener (pages/keys.py) is in the document: a press sent before it is
+    mounted reaches nobody (a slow machine can show the page a moment before its components)."""
+    wait_for(d, lambda d: d.execute_script(
+        "return !!(window.__screentimeKeys && window.__screentimeKeys.handler)"), 30, "the key listener")
+
+
+def press(d, keys: str) -> None:
+    """Type ``keys`` on the page (not in a text box), once its key listener is there."""
+    keys_ready(d)
+    d.find_element(By.TAG_NAME, "body").send_keys(keys)
+
+
+def visible_buttons(d) -> list[str]:
+    """The texts of the buttons on screen, read again if the page replaced one while they were read."""
+    for attempt in range(10):
+        try:
+            return [b.text for b in d.find_elements(By.TAG_NAME, "button") if b.is_displayed()]
+        except StaleElementReferenceException:
+            if attempt == 9:
+                raise
+            time.sleep(0.3)
+    return []
 
 
 def go(d, page: str) -> None:
@@ -170,9 +215,19 @@ def frame_pills(d) -> list:
 
 
 def tick(d, index: int, name: str) -> None:
-    group = frame_pills(d)[index]
-    [btn] = [b for b in group.find_elements(By.TAG_NAME, "button") if b.text.strip() == name]
-    btn.click()
+    """Click one character's pill on the index-th frame card. The sidebar's job progress reruns parts of the
+    page, so an element found may be replaced before it is read or clicked: look it up again then (a click that
+    raised did not happen, so trying again never ticks twice)."""
+    for attempt in range(10):
+        try:
+            group = frame_pills(d)[index]
+            [btn] = [b for b in group.find_elements(By.TAG_NAME, "button") if b.text.strip() == name]
+            btn.click()
+            break
+        except StaleElementReferenceException:
+            if attempt == 9:
+                raise
+            time.sleep(0.3)
     settle(d)
 
 
@@ -310,7 +365,7 @@ def own_video(d, server) -> None:
 
     go(d, "Train")
     click_button(d, "Train")
-    wait_text(d, "The model is ready", 180)  # in the background, then the page shows the result
+    wait_text(d, "The model is ready", 400)  # in the background, then the page shows the result (a slow CI: 400 s)
     wait_text(d, "How well the model does", 30)
     text = body(d)
     assert "Finds Red in" in text and "Finds Blue in" in text
@@ -318,10 +373,8 @@ def own_video(d, server) -> None:
 
     go(d, "Results")
     wait_for(d, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")) >= 4, 30, "four charts")
-    time.sleep(1.0)
-    bars = d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")[0]
-    labels = {e.text for e in bars.find_elements(By.CSS_SELECTOR, ".ytick text")}
-    assert labels == {"Red", "Blue"}
+    wait_for(d, lambda d: {e.text for e in d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")[0].find_elements(
+        By.CSS_SELECTOR, ".ytick text")} == {"Red", "Blue"}, 30, "the screen-time bars of Red and Blue")
     assert "Screen time" in body(d) and "Download" in body(d)
     shot(d, "results_own")
 
@@ -346,8 +399,7 @@ def background_sampling(d, server) -> None:
     assert "about 30 frames" in body(d) and "measured on this computer" in body(d)
     click_button(d, "Sample")
     wait_for(d, lambda d: "Cancel" in sidebar_text(d), 30, "the Cancel button")
-    sidebar = d.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]')
-    click_button(d, "Cancel", sidebar)
+    click_button(d, "Cancel", '[data-testid="stSidebar"]')
     wait_text(d, "cancelled. Nothing was kept from this run", 120)
     assert "Not sampled yet" in body(d)
 
@@ -359,7 +411,8 @@ def label_own(d, mine: Project) -> None:
         box.send_keys(name)
         click_button(d, "Add")
         wait_text(d, f"Added {name}", 20)
-    assert "Rename" not in [b.text for b in d.find_elements(By.TAG_NAME, "button") if b.is_displayed()]  # folded
+    settle(d)
+    assert "Rename" not in visible_buttons(d)  # the Characters panel folded away
     wait_for(d, lambda d: len(frame_pills(d)) == 12, 30, "the frame grid")
     for t in range(12):  # mouse: tick who is visible in the first 12 frames
         who = truth(float(t))
@@ -372,17 +425,17 @@ def label_own(d, mine: Project) -> None:
     view(d, "One by one")
     wait_text(d, "frame 1 of 24")
     for k in range(2, 15):
-        d.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+        press(d, Keys.ARROW_RIGHT)
         wait_text(d, f"frame {k} of 24", 20)
         settle(d)
-    d.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    press(d, Keys.ARROW_LEFT)
     wait_text(d, "frame 13 of 24", 20)
     settle(d)
-    d.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+    press(d, Keys.ARROW_RIGHT)
     wait_text(d, "frame 14 of 24", 20)  # 0:13, where nobody is on screen
     settle(d)
     # Issue 15, point 4: three quick presses, all landing (0:13 nobody, 0:14 nobody, 0:15 Red)
-    d.find_element(By.TAG_NAME, "body").send_keys("nn1")
+    press(d, "nn1")
     wait_text(d, "15 of 24 frames labelled", 20)
     settle(d)
     wait_text(d, "frame 16 of 24")
