@@ -146,17 +146,20 @@ def settle(d, timeout: float = 60) -> None:
 
 
 def click_button(d, label: str, within: str = "") -> None:
-    """Click the first visible button called ``label`` (inside the element of CSS selector ``within``), looked
-    up again when the page replaced it meanwhile (see :func:`tick`)."""
+    """Click the first visible button called ``label`` (inside the element of CSS selector ``within``), once the
+    page shows it (a loaded machine draws a page's lower parts a while after its title), looked up again when the
+    page replaced it meanwhile (see :func:`tick`)."""
+    def buttons(d) -> list:
+        root = d.find_element(By.CSS_SELECTOR, within) if within else d
+        return [b for b in root.find_elements(By.TAG_NAME, "button")
+                if label in [x.strip() for x in b.text.split("\n")] and b.is_displayed()]
+
     for attempt in range(10):
+        wait_for(d, lambda d: buttons(d), 60, f"a button {label!r}")
         try:
-            root = d.find_element(By.CSS_SELECTOR, within) if within else d
-            btns = [b for b in root.find_elements(By.TAG_NAME, "button")
-                    if label in [x.strip() for x in b.text.split("\n")] and b.is_displayed()]
-            assert btns, f"no button {label!r}"
-            btns[0].click()
+            buttons(d)[0].click()
             break
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, IndexError):
             if attempt == 9:
                 raise
             time.sleep(0.3)
