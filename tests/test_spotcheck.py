@@ -217,3 +217,20 @@ def test_a_projects_answers_belong_to_their_model_and_skip_labelled_moments(dirs
 
 def test_defaults_are_sensible():
     assert MIN_CHECKED <= DEFAULT_N
+
+
+def test_the_report_has_a_spot_check_only_when_there_is_one(dirs):
+    from core import project_record
+
+    p, v = sampled_project(dirs, label_every=3)
+    m = train_project(p)
+    record = project_record(p, m, v, Smoothing())
+    assert "spot_check" not in record.to_dict()
+    check = project_check(p, m, v, Smoothing())
+    red = next(c for c in p.characters() if c.name == "Red")
+    p.set_check_answer(m.id, v.id, check.order[0], red.id, False)
+    check = project_check(p, m, v, Smoothing())
+    spot = record.with_spot_check(check.result.to_dict()).to_dict()["spot_check"]
+    assert spot["checks"] == {"model_id": m.id, "video_sha256": v.sha256}
+    assert [(c["character"], c["checked"], c["yes"]) for c in spot["characters"]] == [("Red", 1, 0), ("Blue", 0, 0)]
+    assert spot["unlabelled_moments"] == len(check.order)
