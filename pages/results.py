@@ -170,6 +170,10 @@ def spotcheck_ui(p: Project, m: ModelRecord, v: Video, check: ProjectCheck) -> N
     for c in check.result.characters:
         st.markdown(_check_line(c))
     t = check.next_moment()
+    if not check.order:
+        st.info("Every moment of this video is labelled: there is nothing left to check at random.",
+                icon=":material/info:")
+        return
     if t is None:
         st.success("Every unlabelled moment is checked.", icon=":material/task_alt:")
         return
