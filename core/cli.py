@@ -148,6 +148,64 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def count_arg(text: str) -> int:
+    """A number of moments: a whole number from 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of moments") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"ask for at least 1 moment (30 to 60 is usual), not {text}")
+    return value
+
+
+def cmd_spotcheck_make(args: argparse.Namespace) -> int:
+    from .spotcheck import make_check
+
+    path, sample = make_check(args.results, args.n, args.seed, args.labels, args.to)
+    print(f"Check file: {path} ({len(sample.times)} moments drawn at random among the unlabelled ones, "
+          f"{len(sample.names)} character{'s' if len(sample.names) != 1 else ''}).")
+    print("  Look at each moment of the video and write yes or no in the answer column. The rows are in random "
+          "order: answer from the top, and any first rows are a fair sample.")
+    print(f"  Then: python -m core spotcheck read {args.results}" + (f" {args.to}" if args.to else ""))
+    return 0
+
+
+def cmd_spotcheck_read(args: argparse.Namespace) -> int:
+    from .spotcheck import read_check
+    from .timeline import mmss
+
+    res = read_check(args.results, args.check)
+    print(f"Spot check of {args.results} ({res.unlabelled} unlabelled moments; 95 % intervals):")
+    for c in res.characters:
+        print(f"  {c.sentence()}  (the model says {mmss(c.predicted_s)})")
+        if c.enough and c.precision.value is not None:
+            print(f"    precision {c.precision.value:.2f} ({c.precision.low:.2f}-{c.precision.high:.2f})", end="")
+            if c.recall.value is not None:
+                print(f", recall {c.recall.value:.2f} ({c.recall.low:.2f}-{c.recall.high:.2f})", end="")
+            print()
+    print(f"Written into {Path(args.results) / 'report.json'} (spot_check).")
+    return 0
+
+
+def _add_spotcheck(sub: Any) -> None:
+    p = sub.add_parser("spotcheck", help="check a result at random moments: a check file out, intervals in")
+    spot = p.add_subparsers(dest="spot_command", required=True, metavar="make|read")
+    m = spot.add_parser("make", help="write a check file of random unlabelled moments of a results folder")
+    m.add_argument("results", metavar="OUT_DIR", help="the --out folder of predict or analyze")
+    m.add_argument("--n", type=count_arg, default=60, metavar="N", help="moments to check (default: %(default)s)")
+    m.add_argument("--seed", type=int, default=0, help="the same seed draws the same moments (default: 0)")
+    m.add_argument("--labels", default=None, metavar="LABELS_CSV",
+                   help="the labels the model learned from, if from this video: those moments are left out")
+    m.add_argument("--to", default=None, metavar="CHECK_CSV", help="where to write it (default: OUT_DIR/spotcheck.csv)")
+    m.set_defaults(func=cmd_spotcheck_make)
+    r = spot.add_parser("read", help="read a filled check file: precision, recall and minutes with intervals")
+    r.add_argument("results", metavar="OUT_DIR")
+    r.add_argument("check", nargs="?", default=None, metavar="CHECK_CSV",
+                   help="the filled check file (default: OUT_DIR/spotcheck.csv)")
+    r.set_defaults(func=cmd_spotcheck_read)
+
+
 def _add_common(p: argparse.ArgumentParser, every_default: Optional[float] = config.EVERY_S) -> None:
     p.add_argument("--every", type=every_arg, default=every_default, metavar="S",
                    help="seconds between sampled moments (default: %(default)s)")
@@ -212,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video")
     p.set_defaults(func=cmd_probe)
 
+    _add_spotcheck(sub)
     for register in _plugins():
         register(sub)
     return parser

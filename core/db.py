@@ -36,6 +36,13 @@ CREATE TABLE IF NOT EXISTS runs (
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
     file TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (model_id, video_id));
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spot_checks (
+    model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    time_ms INTEGER NOT NULL,
+    character_id INTEGER NOT NULL REFERENCES characters(id) ON DELETE CASCADE,
+    present INTEGER NOT NULL, updated REAL NOT NULL,
+    PRIMARY KEY (model_id, video_id, time_ms, character_id));
 """
 
 

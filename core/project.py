@@ -9,6 +9,10 @@ A project is a folder under :func:`core.config.data_dir` (``$SCREENTIME_DATA``):
     <data>/<slug>/models/<id>/      trained classifiers (model.json + weights.npz)
     <data>/<slug>/runs/<m>-<v>.npz  per model and video: the probabilities of every sampled moment
 
+Spot-check answers (core/spotcheck.py) are rows of ``spot_checks``, one per (model, video, moment, character),
+each written in its own transaction: a killed write leaves the answers before it, never half an answer, and a
+check of one model is never counted for another.
+
 Labels are one row per (video, time, character) and are written with upserts in short transactions, so two
 browser tabs on one project merge their clicks instead of overwriting each other. A time counts as labelled
 when it has at least one row; a row of zeros for every character means "nobody we track".
@@ -478,6 +482,12 @@ class Project:
             raise ProjectError("That model is no longer in this project: train again on the Train page.")
         return self._model_from_row(r)
 
+    def previous_model(self, m: ModelRecord) -> Optional[ModelRecord]:
+        """The model trained before ``m`` (None for the first): its scores say whether retraining helped."""
+        with self._conn() as c:
+            r = c.execute("SELECT * FROM models WHERE id<? ORDER BY id DESC LIMIT 1", (m.id,)).fetchone()
+        return self._model_from_row(r) if r else None
+
     def latest_model(self) -> Optional[ModelRecord]:
         with self._conn() as c:
             r = c.execute("SELECT * FROM models ORDER BY id DESC LIMIT 1").fetchone()
@@ -520,3 +530,29 @@ class Project:
                 return {k: z[k] for k in z.files}
         except (OSError, ValueError):
             return None
+
+    # -- spot checks ------------------------------------------------------------------------------------------
+    def set_check_answer(self, model_id: int, video_id: int, time_s: float, character_id: int,
+                         present: bool) -> None:
+        """Record a spot-check answer: is the character on screen at that moment (for that model's check)?"""
+        with self._tx() as c:
+            c.execute("INSERT INTO spot_checks VALUES (?,?,?,?,?,?) ON CONFLICT(model_id, video_id, time_ms, "
+                      "character_id) DO UPDATE SET present=excluded.present, updated=excluded.updated",
+                      (model_id, video_id, self._ms(time_s), character_id, int(bool(present)), time.time()))
+
+    def check_answers(self, model_id: int, video_id: int) -> dict[str, dict[float, bool]]:
+        """The spot-check answers of one model's check of one video: character name -> time -> yes."""
+        out: dict[str, dict[float, bool]] = {}
+        with self._conn() as c:
+            for name, t, present in c.execute(
+                    "SELECT c.name, s.time_ms, s.present FROM spot_checks s JOIN characters c ON c.id=s.character_id "
+                    "WHERE s.model_id=? AND s.video_id=?", (model_id, video_id)):
+                out.setdefault(str(name), {})[t / 1000.0] = bool(present)
+        return out
+
+    def other_checks(self, model_id: int, video_id: int) -> dict[int, int]:
+        """Spot checks of the video made for other models: model id -> how many moments were answered."""
+        with self._conn() as c:
+            rows = c.execute("SELECT model_id, COUNT(DISTINCT time_ms) FROM spot_checks WHERE video_id=? AND "
+                             "model_id<>? GROUP BY model_id", (video_id, model_id)).fetchall()
+        return {int(m): int(k) for m, k in rows}

@@ -11,6 +11,8 @@ times. Keys, for every mode::
     smoothing       typical_run_s, bridge_gaps_s, min_appearance_s, in_words
     backbone, weights, features_computed   (characters) the feature network and whether it ran
     model           (characters) dir, kind, characters, thresholds, trained_on, validation, validation_by_kind
+    spot_check      only when the run was spot-checked (core/spotcheck.py): per character the checked moments,
+                    precision, recall and seconds, each with its 95 % interval; absent otherwise
 
 plus, for faces, the face-specific fields of :meth:`core.faces.pipeline.PeopleResult.details`.
 """
@@ -18,7 +20,7 @@ plus, for faces, the face-specific fields of :meth:`core.faces.pipeline.PeopleRe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Optional
@@ -27,6 +29,8 @@ from .classifier import ScreenTimeClassifier
 from .smoothing import Smoothing
 
 MODES = ("characters", "faces")
+#: The key of a spot check's result in ``report.json`` (:meth:`core.spotcheck.SpotCheck.to_dict`).
+SPOT_CHECK_KEY = "spot_check"
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class RunRecord:
     features_computed: Optional[int] = None
     model: Optional[Mapping[str, Any]] = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    spot_check: Optional[Mapping[str, Any]] = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -79,7 +84,7 @@ class RunRecord:
             raise ValueError(f"every_s must be a positive, finite number of seconds, got {self.every_s}")
         if self.mode == "characters" and (self.backbone is None or self.model is None):
             raise ValueError("a characters record needs its backbone and its model")
-        clash = set(self.details) & set(self._common())
+        clash = set(self.details) & (set(self._common()) | {SPOT_CHECK_KEY})
         if clash:
             raise ValueError(f"details may not replace the common keys {sorted(clash)}")
 
@@ -101,6 +106,11 @@ class RunRecord:
                 "features_computed": self.features_computed,
                 "model": dict(self.model) if self.model is not None else None}
 
+    def with_spot_check(self, check: Optional[Mapping[str, Any]]) -> RunRecord:
+        """This record with a spot check's result (:meth:`core.spotcheck.SpotCheck.to_dict`), or without."""
+        return replace(self, spot_check=dict(check) if check is not None else None)
+
     def to_dict(self) -> dict[str, Any]:
-        """The keys of the module docstring (JSON-able)."""
-        return {**self._common(), **self.details}
+        """The keys of the module docstring (JSON-able); ``spot_check`` only when there is one."""
+        extra = {SPOT_CHECK_KEY: dict(self.spot_check)} if self.spot_check is not None else {}
+        return {**self._common(), **self.details, **extra}

@@ -1,5 +1,6 @@
 """Results page: screen time per character (or per person, from the People page), timeline, heat map, who
-appears together, evidence, downloads: whichever results the project has."""
+appears together, evidence, downloads: whichever results the project has; and the spot check, where the user
+answers yes or no at random moments and the minutes get their confidence interval (core/spotcheck.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 
 import streamlit as st
 
-from core import Smoothing, Timeline, project_record, project_timeline
+from core import Smoothing, Timeline, mmss, project_record, project_timeline
 from core.config import TYPICAL_RUN_S
 from core.faces.project_people import ProjectPeople
 from core.project import ModelRecord, Project, Video
+from core.spotcheck import MIN_CHECKED, CharacterCheck, ProjectCheck, project_check
 from core.summary import evidence_times, totals, totals_csv
 from pages import charts, common
 
@@ -127,7 +129,65 @@ def characters_results(p: Project, m: ModelRecord) -> None:
         all_videos(tls, videos)
     else:
         vid = next(i for i in tls if videos[i].name == pick)
-        one_video(p, videos[vid], tls[vid], project_record(p, m, videos[vid], s).to_dict())
+        check = project_check(p, m, videos[vid], s) if videos[vid].every is not None else None
+        answered = check is not None and any(c.checked for c in check.result.characters)
+        record = project_record(p, m, videos[vid], s).with_spot_check(
+            check.result.to_dict() if check is not None and answered else None)
+        one_video(p, videos[vid], tls[vid], record.to_dict())
+        if check is not None:
+            spotcheck_ui(p, m, videos[vid], check)
+
+
+def _save_answer(p: Project, model_id: int, video_id: int, t: float, character_id: int, key: str) -> None:
+    answer = st.session_state.get(key)
+    if answer in ("yes", "no"):
+        with common.friendly("saving the answer"):
+            p.set_check_answer(model_id, video_id, t, character_id, answer == "yes")
+
+
+def _check_line(c: CharacterCheck) -> str:
+    if not c.enough:
+        return f"**{c.character}**: {c.checked} of {MIN_CHECKED} checked moments so far"
+    line = f"**{c.sentence()}** (the model says {mmss(c.predicted_s)})"
+    if c.precision.value is not None and c.precision.low is not None and c.precision.high is not None:
+        line += (f" · when it says {c.character}, right {c.precision.value:.0%} of the time "
+                 f"({c.precision.low:.0%}-{c.precision.high:.0%})")
+    if c.recall.value is not None and c.recall.low is not None and c.recall.high is not None:
+        line += f" · finds {c.recall.value:.0%} ({c.recall.low:.0%}-{c.recall.high:.0%})"
+    return line
+
+
+def spotcheck_ui(p: Project, m: ModelRecord, v: Video, check: ProjectCheck) -> None:
+    """One random unlabelled moment at a time: "Is X there?" for each character, saved at each click."""
+    st.subheader("Spot check")
+    st.caption("How sure are these minutes? Screen Time shows moments picked at random among the ones you have "
+               f"not labelled; say who is there. From {MIN_CHECKED} answers on, each character's minutes get "
+               "the range they are likely in (95 %). Labelled frames are left out: you chose them, so they are "
+               "not a fair sample.")
+    if check.older:
+        st.caption(f"Earlier checks of this video ({sum(check.older.values())} moments) were of an older model: "
+                   "they are kept with it, not mixed into this one's.")
+    for c in check.result.characters:
+        st.markdown(_check_line(c))
+    t = check.next_moment()
+    if not check.order:
+        st.info("Every moment of this video is labelled: there is nothing left to check at random.",
+                icon=":material/info:")
+        return
+    if t is None:
+        st.success("Every unlabelled moment is checked.", icon=":material/task_alt:")
+        return
+    ids = {c.name: c.id for c in p.characters()}
+    with st.container(border=True):
+        c1, c2 = st.columns([3, 2])
+        thumb = p.thumb(v, t)
+        if thumb is not None:
+            c1.image(str(thumb), caption=f"{common.thumb_caption(t)} · moment {check.done + 1}", width="stretch")
+        for name in check.names:
+            key = f"spot_{m.id}_{v.id}_{int(round(t * 1000))}_{ids[name]}"
+            given = check.answers.get(name, {}).get(t)
+            c2.radio(f"Is {name} there?", ["yes", "no"], index=None if given is None else (0 if given else 1),
+                     horizontal=True, key=key, on_change=_save_answer, args=(p, m.id, v.id, t, ids[name], key))
 
 
 def people_results(p: Project, videos: dict[int, Video]) -> dict[int, Any]:

@@ -1,9 +1,11 @@
-"""Train page: one button (training runs in the background); then how well the model does, in words, and
-the frames it got wrong; and a word when labels or characters changed since."""
+"""Train page: one button (training runs in the background); then how well the model does, in words (never
+"good" on a handful of frames: core/verdict.py), whether retraining helped, and the frames it got wrong; and a
+word when labels or characters changed since."""
 
 from __future__ import annotations
 
 import time
+from typing import Optional
 
 import streamlit as st
 
@@ -12,6 +14,7 @@ from core.jobs import training_estimate_s
 from core.labels import ENOUGH_RULE
 from core.project import ModelRecord, Project
 from core.validation import Scores
+from core.verdict import change, verdict
 from pages import common, jobs
 
 WRONG_SHOWN = 12
@@ -26,14 +29,25 @@ def in_words(s: Scores) -> str:
             f"When it says {s.character} is there, it is right **{right} times in 10**.")
 
 
-def verdict(s: Scores) -> str:
-    if s.support < 5:
-        return ":orange[:material/warning: few examples: label more frames with them]"
-    if s.f1 >= 0.85:
-        return ":green[:material/check_circle: good]"
-    if s.f1 >= 0.65:
-        return ":orange[:material/warning: fair: label a few more frames, then train again]"
-    return ":red[:material/cancel: weak: label more frames with and without them, then train again]"
+_VERDICT_LOOK = {"good": ("green", "check_circle"), "fair": ("orange", "warning"), "weak": ("red", "cancel"),
+                 "unchecked": ("orange", "warning")}
+_CHANGE_LOOK = {"up": ("green", "trending_up"), "down": ("red", "trending_down"), "same": ("gray", "trending_flat"),
+                "new": ("gray", "fiber_new")}
+
+
+def verdict_markdown(s: Scores, n_labelled: int) -> str:
+    """The verdict of :func:`core.verdict.verdict` in colour; "so far" is never green."""
+    v = verdict(s, n_labelled)
+    colour, icon = _VERDICT_LOOK[v.level]
+    if v.level == "good" and not v.sure:
+        colour, icon = "orange", "hourglass_top"
+    return f":{colour}[:material/{icon}: {v.words()}]"
+
+
+def change_markdown(now: Scores, before: Optional[Scores]) -> str:
+    c = change(now, before)
+    colour, icon = _CHANGE_LOOK[c.direction]
+    return f":{colour}[:material/{icon}: {c.words()}]"
 
 
 def _relabel(vid: int, t: float) -> None:
@@ -50,14 +64,22 @@ def report_ui(p: Project, m: ModelRecord) -> None:
     gone = [n for n in m.characters if n not in current]
     if gone:
         st.caption("No longer characters of this project (removed or renamed): " + ", ".join(gone) + ".")
+    before = p.previous_model(m)
+    if before is not None:
+        then = time.strftime("%d %b, %H:%M", time.localtime(before.created))
+        st.caption(f"Compared with the model trained before it ({then}, on {before.n_labelled} labelled frames): "
+                   "each measured on the labels it had.")
     for name in [n for n in m.characters if n in current]:
         s = m.scores.get(name)
         with st.container(border=True):
             c1, c2 = st.columns([3, 2])
             c1.markdown(f"**{name}** — " + (in_words(s) if s else "not checked: too few labelled frames."))
             if s:
-                c2.markdown(f"{verdict(s)}  \n<small>precision {s.precision:.0%} · recall {s.recall:.0%} · "
-                            f"F1 {s.f1:.2f} · {s.support} frames with {name}</small>", unsafe_allow_html=True)
+                without = m.n_labelled - s.support
+                trend = f"  \n{change_markdown(s, before.scores.get(name))}" if before is not None else ""
+                c2.markdown(f"{verdict_markdown(s, m.n_labelled)}{trend}  \n<small>precision {s.precision:.0%} · "
+                            f"recall {s.recall:.0%} · F1 {s.f1:.2f} · {s.support} frames with {name}, {without} "
+                            "without</small>", unsafe_allow_html=True)
     if m.skipped:
         st.warning("Not learned yet: " + ", ".join(m.skipped) + f". Each character needs {ENOUGH_RULE}.",
                    icon=":material/warning:")

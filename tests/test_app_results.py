@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 from streamlit.testing.v1 import AppTest
-from test_app_helpers import ROOT, dirs, sampled_project, synth_video  # noqa: F401
+from test_app_helpers import ROOT, SCHEDULE, dirs, sampled_project, synth_video, truth  # noqa: F401
 from test_app_people import faces_cache, hamilton_project  # noqa: F401
 
-from core import sample_video, train_project
+from core import mmss, sample_video, train_project
 from core.demo import first_project
 from core.faces.project_people import ProjectPeople
 from core.project import Project
+from core.spotcheck import MIN_CHECKED, project_check
 
 PAGE = str(ROOT / "pages" / "results.py")
 
@@ -128,3 +129,37 @@ def test_both_kinds_of_results_side_by_side(dirs, faces_cache):
     at.button_group(key="results_source").set_value("People")
     at.run()
     assert set(bar_seconds(at)) == set(ProjectPeople(p).result(v).timeline.names)
+
+
+def test_spot_check_asks_saves_and_gives_the_interval(dirs):
+    p, v = sampled_project(dirs, label_every=3)  # 10 of 30 moments labelled: 20 to check
+    m = train_project(p)
+    at = run(p.slug)
+    assert not at.exception
+    assert any(s.value == "Spot check" for s in at.subheader)
+    radios = [r for r in at.radio if str(r.key).startswith("spot_")]
+    assert [r.label for r in radios] == ["Is Red there?", "Is Blue there?"]
+    first = project_check(p, m, v, p.smoothing()).next_moment()
+    assert first is not None and first not in p.frame_labels(v.id)  # a labelled frame is never asked
+    for r in radios:
+        r.set_value("yes" if r.label[3:-7] in truth(first) else "no")
+    at.run()
+    assert not at.exception
+    assert p.check_answers(m.id, v.id) == {n: {first: n in truth(first)} for n in ("Red", "Blue")}
+    assert any(f"1 of {MIN_CHECKED} checked moments so far" in x.value for x in at.markdown)
+    nxt = [r for r in at.radio if str(r.key).startswith("spot_")]
+    assert nxt and nxt[0].key != radios[0].key and nxt[0].value is None  # the next moment, unanswered
+    ids = {c.name: c.id for c in p.characters()}
+    for t in project_check(p, m, v, p.smoothing()).order:  # the rest answered from the truth
+        for n in ("Red", "Blue"):
+            p.set_check_answer(m.id, v.id, t, ids[n], n in truth(t))
+    at.run()
+    assert any("Every unlabelled moment is checked" in s.value for s in at.success)
+    text = " ".join(x.value for x in at.markdown)
+    for n in SCHEDULE:  # every moment known: the interval is the truth itself
+        true_s = sum(1.0 for t in range(30) if n in truth(t))
+        assert f"**{n} {mmss(true_s)}, likely {mmss(true_s)}-{mmss(true_s)}, from 20 checked moments**" in text
+    m2 = train_project(p)
+    at.run()
+    assert any("were of an older model" in c.value for c in at.caption)
+    assert project_check(p, m2, v, p.smoothing()).answers == {}

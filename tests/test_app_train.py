@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_app_helpers import ROOT, dirs, sampled_project  # noqa: F401
+from test_app_helpers import ROOT, dirs, sampled_project, truth  # noqa: F401
 
+from core import Scores, train_project
 from core.demo import first_project
 from core.project import Project
+from core.verdict import SURE_EACH, change, verdict
 from pages import common, jobs
 
 PAGE = str(ROOT / "pages" / "train.py")
@@ -99,3 +101,52 @@ def test_changed_labels_or_characters_say_the_model_is_out_of_date(dirs):
                                                  (0.8, "80% sure"), (0.3, "70% sure"), (0.5, "50% sure")])
 def test_a_wrong_guess_is_never_called_100_percent_sure(probability, words):
     assert common.sure_words(probability) == words
+
+
+def _scores(support: int, f1: float, name: str = "Tom") -> Scores:
+    return Scores(name, f1, f1, f1, support, support, 0, 0)
+
+
+@pytest.mark.parametrize("support, labelled, f1, words", [
+    (5, 10, 1.0, "good so far, from 5 frames: label about 15 more with Tom and 15 without to be sure"),
+    (7, 40, 0.9, "good so far, from 7 frames: label about 13 more with Tom to be sure"),
+    (30, 40, 0.9, "good so far, from 30 frames: label about 10 more without Tom to be sure"),
+    (20, 40, 0.9, "good, from 20 frames"),
+    (8, 40, 0.7, "fair so far, from 8 frames: label about 12 more with Tom, then train again"),
+    (8, 40, 0.3, "weak, from 8 frames: label about 12 more with Tom, then train again"),
+    (0, 40, 0.0, "not checked yet: label about 20 more with Tom"),
+], ids=["handful", "few-with", "few-without", "enough", "fair", "weak", "none"])
+def test_the_verdict_is_never_good_on_a_handful_of_frames(support, labelled, f1, words):
+    v = verdict(_scores(support, f1), labelled)
+    assert v.words() == words
+    assert v.sure == (support >= SURE_EACH and labelled - support >= SURE_EACH)
+
+
+@pytest.mark.parametrize("before, now, words", [(0.70, 0.85, "better than before: F1 0.70 → 0.85"),
+                                                (0.85, 0.70, "worse than before: F1 0.85 → 0.70"),
+                                                (0.80, 0.81, "about the same as before (F1 0.80)")],
+                         ids=["up", "down", "same"])
+def test_retraining_says_up_or_down(before, now, words):
+    assert change(_scores(10, now), _scores(10, before)).words() == words
+    assert change(_scores(10, now), None).direction == "new"
+
+
+def test_the_page_says_how_many_more_and_compares_with_the_model_before(dirs):
+    p, v = sampled_project(dirs, label_every=3)  # 10 labelled frames: never "good" yet
+    first = train_project(p)
+    at = run(p.slug)
+    assert not at.exception
+    text = " ".join(x.value for x in at.markdown)
+    assert "so far, from" in text or "weak, from" in text
+    assert "label about" in text and "than before" not in text and "good, from" not in text
+    assert ":green[" not in text  # nothing is green on 10 frames
+    red, blue = p.characters()
+    for t in range(1, 30, 3):  # more labels, then train again
+        p.set_frame(v.id, float(t), [c.id for c in (red, blue) if c.name in truth(t)])
+    second = train_project(p)
+    assert p.previous_model(second) == first and p.previous_model(first) is None
+    at = run(p.slug)
+    assert not at.exception
+    text = " ".join(x.value for x in at.markdown)
+    assert sum(w in text for w in ("better than before", "worse than before", "about the same")) == 2  # Red, Blue
+    assert any("Compared with the model trained before it" in c.value for c in at.caption)
