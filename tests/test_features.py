@@ -10,6 +10,7 @@ import pytest
 from fakes import Factory
 from synth import make_video
 
+import core.features
 from core.backbone import FeatureSpec
 from core.cache import FeatureCache
 from core.errors import VideoError
@@ -124,6 +125,7 @@ def test_vgg16_is_built_once_per_process_for_each_spec_and_weights(monkeypatch: 
     class Counting:
         def __init__(self, spec: FeatureSpec, weights: object) -> None:
             built.append((spec, weights))
+            self.weights = "hed-bsds500"
 
     monkeypatch.setattr(core.backbone, "VGG16Backbone", Counting)
     factory = VGG16Factory()
@@ -154,3 +156,61 @@ def test_cancel_pressed_while_the_network_loads_stops_before_any_frame_is_embedd
     assert stages[-2:] == [("loading network", 0), ("features", 0)]
     assert factory.built[0].embedded == 0
     assert FeatureCache(tmp_path / "c").load(file_sha256(two_video), 1.0, "colour-test-32x32") is None
+
+
+def test_cancel_pressed_while_a_slow_network_builds_stops_at_once(tmp_path: Path, two_video: Path) -> None:
+    """A network that takes long to build (TensorFlow on a loaded machine) does not hold a Cancel back: the run
+    keeps reporting "loading network" meanwhile, and stops at the first report after the Cancel."""
+    import threading
+    import time
+
+    from core.errors import Cancelled
+
+    release = threading.Event()
+
+    class SlowFactory(Factory):
+        def __call__(self, spec: FeatureSpec, weights: object):  # type: ignore[override]
+            release.wait(30)
+            return super().__call__(spec, weights)
+
+    reports: list[str] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        reports.append(stage)
+        if reports.count("loading network") == 3:
+            raise Cancelled("stopped")
+
+    factory = SlowFactory()
+    start = time.monotonic()
+    try:
+        with pytest.raises(Cancelled):
+            extract_features(two_video, 1.0, SPEC, cache=_cache(tmp_path), progress=progress,
+                             backbone_factory=factory)
+        stopped_after = time.monotonic() - start
+    finally:
+        release.set()
+    assert factory.built == [] or factory.built[0].embedded == 0  # the build was still going when it stopped
+    assert stopped_after < 25  # long before the build could end (it waited for `release`, up to 30 s)
+    assert set(reports) == {"loading network"}
+
+
+def test_a_network_built_for_auto_is_also_the_one_for_the_weights_it_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project's second video asks for the weights the first one got ("hed-bsds500" rather than "auto"): it
+    gets the same loaded network, not a second build."""
+    import core.backbone
+    from core.backbone import HED
+    from core.features import VGG16Factory
+
+    built: list[object] = []
+
+    class Counting:
+        weights = HED
+
+        def __init__(self, spec: FeatureSpec, weights: object) -> None:
+            built.append(weights)
+
+    monkeypatch.setattr(core.backbone, "VGG16Backbone", Counting)
+    monkeypatch.setattr(core.features, "resolve_weights", lambda w: HED if w in ("hed", HED) else "auto")
+    factory = VGG16Factory()
+    first = factory(FeatureSpec(), "auto")
+    assert factory(FeatureSpec(), HED) is first and built == ["auto"]
