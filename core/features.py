@@ -34,8 +34,6 @@ from .video import SampleReader, VideoInfo, probe_video, shown
 #: Prefix of the temporary folder that collects a run's thumbnails; the process id follows, so that a later
 #: run can tell the leftovers of a killed run (its process is gone) from those of a run still going.
 THUMBS_TMP_PREFIX = ".thumbs."
-#: How often a run reports that the network is still being built (the dashboard's Cancel acts on a report).
-LOADING_REPORT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -154,35 +152,6 @@ def _from_cache(entry: dict[str, Any], info: VideoInfo, thumbs: Optional[Path]) 
                       thumbs_dir=thumbs)
 
 
-def _build(factory: BackboneFactory, spec: FeatureSpec, weights: Optional[str],
-           progress: Optional[ProgressCallback]) -> Any:
-    """``factory(spec, weights)``, reporting "loading network" every :data:`LOADING_REPORT_S` seconds while it
-    builds (TensorFlow's start-up takes seconds, on a loaded machine minutes), so that a progress callback that
-    cancels (the dashboard's Cancel) stops the run during the build instead of after it. The build goes on in
-    its own thread then, and a factory that keeps what it built (VGG16's) has the network ready for the next run.
-    Progress is still reported from the calling thread only."""
-    report(progress, "loading network", 0, 0)
-    if progress is None:
-        return factory(spec, weights)
-    result: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            result["backbone"] = factory(spec, weights)
-        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread, which raises it
-            result["error"] = exc
-
-    builder = threading.Thread(target=run, name="screentime-network-build", daemon=True)
-    builder.start()
-    while builder.is_alive():
-        builder.join(LOADING_REPORT_S)
-        if builder.is_alive():
-            report(progress, "loading network", 0, 0)
-    if "error" in result:
-        raise result["error"]
-    return result["backbone"]
-
-
 def _embed_all(frames: FramePrefetcher, backbone: Any, total: int, progress: Optional[ProgressCallback]
                ) -> tuple[list[float], np.ndarray, int]:
     """Embed every moment the prefetcher yields, in batches of :data:`core.config.BATCH_SIZE`; a held frame
@@ -287,7 +256,8 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
     frames = FramePrefetcher(info, every, spec.input_size, thumb_tmp)
     try:
         with frames:
-            backbone = _build(backbone_factory, spec, weights, progress)
+            report(progress, "loading network", 0, 0)
+            backbone = backbone_factory(spec, weights)
             if tuple(backbone.input_size) != tuple(spec.input_size):
                 raise ValueError(f"the backbone takes {backbone.input_size} frames but the spec says "
                                  f"{spec.input_size}")
