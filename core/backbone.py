@@ -216,3 +216,32 @@ class VGG16Backbone:
         if batch.ndim != 4 or tuple(batch.shape[1:3]) != tuple(self.input_size):
             raise ValueError(f"expected (N, {self.input_size[0]}, {self.input_size[1]}, 3), got {batch.shape}")
         return np.asarray(self._run(self.preprocess(batch)), dtype=np.float32)
+
+    def maps(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each value of :meth:`embed` comes from: ``(cells, is_max)``. ``cells`` is (N, gh, gw, dim)
+        float32 over the coarsest layer's grid (14x14 for block5_conv3 at 224 px): at each cell, the values the
+        pooling would give if the frame were that cell alone (a finer layer, block4_conv3, is first averaged
+        and max-pooled over the 2x2 cells inside each). ``is_max`` (dim,) tells the max-pooled values from the
+        averaged ones: :meth:`embed` is the mean of ``cells`` over the grid where it is False and the maximum
+        where it is True (:mod:`core.where` shares each value out among the cells)."""
+        if batch.ndim != 4 or tuple(batch.shape[1:3]) != tuple(self.input_size):
+            raise ValueError(f"expected (N, {self.input_size[0]}, {self.input_size[1]}, 3), got {batch.shape}")
+        if getattr(self, "_run_maps", None) is None:
+            tf = import_tensorflow()
+            h, w = self.input_size
+            self._run_maps = tf.function(lambda x: self._model(x, training=False),
+                                         input_signature=[tf.TensorSpec((None, h, w, 3), tf.float32)])
+        out = self._run_maps(self.preprocess(batch))
+        layers = [np.asarray(m, dtype=np.float32) for m in (out if isinstance(out, (list, tuple)) else [out])]
+        gh, gw = min(m.shape[1] for m in layers), min(m.shape[2] for m in layers)
+        parts, kinds = [], []
+        for m in layers:
+            fh, fw = m.shape[1] // gh, m.shape[2] // gw
+            cells = m[:, :gh * fh, :gw * fw].reshape(m.shape[0], gh, fh, gw, fw, m.shape[3])
+            if self.spec.pooling in ("avg", "avgmax"):
+                parts.append(cells.mean(axis=(2, 4)))
+                kinds.append(np.zeros(m.shape[3], bool))
+            if self.spec.pooling in ("max", "avgmax"):
+                parts.append(cells.max(axis=(2, 4)))
+                kinds.append(np.ones(m.shape[3], bool))
+        return np.concatenate(parts, axis=-1), np.concatenate(kinds)

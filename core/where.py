@@ -1,0 +1,281 @@
+"""Where in the frame the model sees each character: how much each cell of the feature maps adds to the
+model's belief that the character is there.
+
+A frame's feature is the average and the maximum of the network's maps over the frame
+(:meth:`core.backbone.VGG16Backbone.maps` gives the values of each cell of the 14x14 grid, and which values are
+averaged and which are maxima). Each value of the feature is shared out among
+the cells: an averaged one in equal parts (each cell's value less the training mean, over the number of
+cells), a maximum one in proportion to how high each cell is in that channel (a soft version of "the cell it
+comes from": given all to one cell, the maxima made single-cell spikes that fell on the background in most of
+Big Buck Bunny's evidence frames). Weighed by how much the classifier's logit for a character moves with each
+value (its weights for a linear head, the gradient at this frame for the dense one), the shares add up over
+the cells to the frame's logit less that of an average frame (exactly for a linear head, to first order for the
+dense one): a map of where the evidence for the character
+is. For a linear head on the average part this is the classic class activation map; here it works for the
+dense head too, and for the max-pooled half that keeps small characters.
+
+Scoring each cell as if the frame were that cell alone does not work: on the demo's model, every cell of
+every frame then gives one character or another a probability of 1 (a single cell's values are far outside
+what the classifier saw in whole frames); see ``docs/where.md``.
+
+Maps are computed only for the frames shown (evidence frames, the Label page's frame), once: the cells'
+values are cached beside the feature cache, keyed by the video's content hash, the moment and the backbone
+key (:func:`cells_path`; 0.8 MB a frame for VGG16 at 224 px, stored as float16), so a new model scores them
+again without running the network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .atomic import save_npz
+from .backbone import FeatureSpec, parse_key
+from .cache import _READ_ERRORS, FeatureCache
+from .classifier import ScreenTimeClassifier
+from .errors import ModelError
+from .features import BackboneFactory, backbone_factory, backbone_family
+from .hashing import hashed_identity
+from .progress import ProgressCallback, report
+from .project import ModelRecord, Project, Video
+from .video import probe_video, read_frame_at
+
+#: Version of the cells' cache entries; another one is computed again.
+FORMAT = 1
+#: A cell belongs to a character's box when its probability is at least this share of the peak's.
+BOX_SHARE = 0.5
+#: Opacity of the heat map where the probability is 1 (where it is 0 the frame shows as it is).
+HEAT_ALPHA = 0.6
+
+
+@dataclass(frozen=True)
+class WhereMap:
+    """How much each cell of one moment's feature grid adds to each character's logit.
+
+    ``cells`` is (characters, rows, columns) in logit units (positive: evidence for the character); ``probs``
+    the model's probability of each character for the whole frame; both follow ``names``, the model's order.
+    """
+
+    time_s: float
+    names: tuple[str, ...]
+    cells: np.ndarray
+    probs: np.ndarray
+
+    def of(self, name: str) -> np.ndarray:
+        """The (rows, columns) map of one character; :class:`ModelError` for a name the model does not know."""
+        if name not in self.names:
+            raise ModelError(f"The model does not know {name!r}: choose one of {', '.join(self.names)}.")
+        return np.asarray(self.cells[self.names.index(name)])
+
+    def prob(self, name: str) -> float:
+        """The model's probability that ``name`` is in the frame."""
+        self.of(name)
+        return float(self.probs[self.names.index(name)])
+
+    def heat(self, name: str) -> np.ndarray:
+        """The map scaled for showing: the evidence for ``name`` as a share of the strongest cell's, 0 to 1
+        (all 0 when no cell speaks for it)."""
+        m = self.of(name)
+        top = float(m.max())
+        return np.clip(m / top, 0.0, 1.0) if top > 0 else np.zeros_like(m)
+
+    def peak(self, name: str) -> tuple[int, int]:
+        """(row, column) of the cell that speaks most for ``name``."""
+        m = self.of(name)
+        r, c = np.unravel_index(int(np.argmax(m)), m.shape)
+        return int(r), int(c)
+
+    def box(self, name: str) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom) as fractions of the frame: the cells around the peak whose evidence is
+        at least :data:`BOX_SHARE` of the peak's, joined to it."""
+        heat = self.heat(name)
+        r, c = self.peak(name)
+        mask = (heat >= BOX_SHARE * heat[r, c]).astype(np.uint8) if heat[r, c] > 0 else np.zeros_like(heat, np.uint8)
+        mask[r, c] = 1
+        _, comp = cv2.connectedComponents(mask, connectivity=8)
+        rows, cols = np.nonzero(comp == comp[r, c])
+        gh, gw = heat.shape
+        return (cols.min() / gw, rows.min() / gh, (cols.max() + 1) / gw, (rows.max() + 1) / gh)
+
+
+def _logit_and_gradient(clf: ScreenTimeClassifier, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The classifier's logits (characters,) at the feature ``x`` (dim,) and their gradient (dim, characters)
+    with respect to ``x``: the weights of a linear head, the local slope of the dense one."""
+    fitted = clf.model_  # the head's own arrays: what it does with each value of the feature
+    a = fitted.arrays
+    z = (x - a["mean"]) / a["scale"]
+    if fitted.kind == "linear":
+        return z @ a["coef"].T + a["intercept"], (a["coef"] / a["scale"]).T
+    pre = z @ a["w1"] + a["b1"]
+    on = (pre > 0).astype(np.float32)
+    logit = np.maximum(pre, 0.0) @ a["w2"] + a["b2"]
+    return logit, (a["w1"] @ (on[:, None] * a["w2"])) / a["scale"][:, None]
+
+
+def score_cells(clf: ScreenTimeClassifier, cells: np.ndarray, is_max: np.ndarray, time_s: float) -> WhereMap:
+    """A moment's map from its cells' values (rows, columns, dim), which of them are maxima (dim,), and a
+    trained classifier."""
+    gh, gw, dim = cells.shape
+    if dim != clf.n_features_in_:
+        raise ModelError(f"The maps have {dim} values per cell but the model expects {clf.n_features_in_}: "
+                         "train the model again on this machine.")
+    flat = np.asarray(cells, np.float32).reshape(gh * gw, dim)
+    is_max = np.asarray(is_max, bool)
+    x = np.where(is_max, flat.max(axis=0), flat.mean(axis=0))   # the frame's pooled feature
+    logit, grad = _logit_and_gradient(clf, x)
+    mean = clf.model_.arrays["mean"]
+    share = (flat - mean) / (gh * gw)         # the averaged values: an equal part each
+    high = np.maximum(flat[:, is_max], 0.0)   # the maxima: in proportion to how high each cell is there
+    total = high.sum(axis=0)
+    weights = np.where(total > 0, high / np.where(total > 0, total, 1.0), 1.0 / (gh * gw))
+    share[:, is_max] = weights * (x - mean)[is_max]
+    contrib = share @ grad                     # (cells, characters), logit units
+    probs = 1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40)))
+    return WhereMap(float(time_s), tuple(clf.names_), contrib.T.reshape(len(clf.names_), gh, gw).astype(np.float32),
+                    probs.astype(np.float32))
+
+
+def network_input(video: os.PathLike[str] | str, time_s: float, size: tuple[int, int]) -> np.ndarray:
+    """The frame on screen at ``time_s`` (the one its moment was sampled from), RGB at the network's input size.
+    Scaled by OpenCV's area averaging: within a couple of levels of FFmpeg's (``core.pictures``)."""
+    frame = read_frame_at(video, time_s)
+    return cv2.resize(frame, (int(size[1]), int(size[0])), interpolation=cv2.INTER_AREA)
+
+
+def cells_path(cache: FeatureCache, sha256: str, time_s: float, backbone_key: str) -> Path:
+    """Where the cells' features of one moment are kept: ``where/<sha256[:20]>/<backbone key>/<ms>.npz``, one
+    file written in one step (a killed run leaves none, or the old one)."""
+    return cache.root / "where" / sha256[:20] / backbone_key / f"{int(round(time_s * 1000)):09d}.npz"
+
+
+def _load_cells(f: Path, sha256: str, backbone_key: str) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """The cached cells of a moment, or None when missing, damaged or made for another file or backbone."""
+    try:
+        with np.load(f, allow_pickle=False) as z:
+            if (int(z["format"]) != FORMAT or str(z["video_sha256"]) != sha256
+                    or str(z["backbone"]) != backbone_key):
+                return None
+            cells, is_max = z["cells"].astype(np.float32), z["is_max"].astype(bool)
+    except _READ_ERRORS:
+        return None
+    ok = cells.ndim == 3 and is_max.shape == cells.shape[2:] and np.isfinite(cells).all()
+    return (cells, is_max) if ok else None
+
+
+def _store_cells(f: Path, sha256: str, backbone_key: str, cells: np.ndarray, is_max: np.ndarray) -> None:
+    f.parent.mkdir(parents=True, exist_ok=True)
+    save_npz(f, {"cells": cells.astype(np.float16), "is_max": is_max.astype(bool), "format": np.asarray(FORMAT),
+                 "video_sha256": np.asarray(sha256), "backbone": np.asarray(backbone_key)})
+
+
+def _backbone_for(key: str, factory: Optional[BackboneFactory]) -> Any:
+    parsed = parse_key(key)
+    weights, spec = parsed if parsed is not None else (None, FeatureSpec())
+    backbone = (factory or backbone_factory(backbone_family(key)))(spec, weights)
+    if backbone.key != key:
+        raise ModelError(f"The model was trained on {key} features but this machine makes {backbone.key}: "
+                         "train the model again here to see where it looks.")
+    if not hasattr(backbone, "maps"):
+        raise ModelError(f"The feature network {backbone_family(key)} gives no maps of where it looks: "
+                         "use VGG16 features to see where the model sees each character.")
+    return backbone
+
+
+def where_maps(video: os.PathLike[str] | str, times: Sequence[float], clf: ScreenTimeClassifier,
+               backbone_key: str, cache: Optional[FeatureCache] = None, factory: Optional[BackboneFactory] = None,
+               sha256: Optional[str] = None, progress: Optional[ProgressCallback] = None) -> list[WhereMap]:
+    """The maps of ``times`` in ``video`` under a model trained on ``backbone_key`` features; the network runs
+    only for moments whose cells are not cached yet (and is not built when all are)."""
+    cache = cache if cache is not None else FeatureCache()
+    if sha256 is None:
+        probe_video(video)  # a bad video is named in one sentence
+        sha256 = hashed_identity(Path(video))[0]
+    found: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    missing: list[float] = []
+    for t in times:
+        cached = _load_cells(cells_path(cache, sha256, t, backbone_key), sha256, backbone_key)
+        if cached is None:
+            missing.append(float(t))
+        else:
+            found[float(t)] = cached
+    if missing:
+        report(progress, "loading network", 0, 0)
+        backbone = _backbone_for(backbone_key, factory)
+        for i, t in enumerate(missing):
+            report(progress, "where", i, len(missing))
+            cells, is_max = backbone.maps(network_input(video, t, backbone.input_size)[None])
+            _store_cells(cells_path(cache, sha256, t, backbone_key), sha256, backbone_key, cells[0], is_max)
+            found[t] = (np.asarray(cells[0], np.float32), np.asarray(is_max, bool))
+        report(progress, "where", len(missing), len(missing))
+    return [score_cells(clf, *found[float(t)], float(t)) for t in times]
+
+
+def missing_moments(cache: FeatureCache, sha256: str, times: Sequence[float], backbone_key: str) -> list[float]:
+    """The moments among ``times`` whose cells are not cached yet: what :func:`where_maps` would run the
+    network for (the dashboard takes its heavy-job turn only then)."""
+    return [float(t) for t in times if _load_cells(cells_path(cache, sha256, t, backbone_key), sha256,
+                                                   backbone_key) is None]
+
+
+def project_where(project: Project, m: ModelRecord, v: Video, times: Sequence[float],
+                  progress: Optional[ProgressCallback] = None) -> list[WhereMap]:
+    """The maps of ``times`` in a project's video under one of its models (cells cached in the project's
+    cache)."""
+    key = project.model_backbone(m)
+    if key is None:
+        raise ModelError("The model's folder cannot be read: train the model again on the Train page.")
+    return where_maps(project.video_path(v), times, project.classifier(m), key, project.cache,
+                      sha256=v.sha256, progress=progress)
+
+
+def project_missing(project: Project, m: ModelRecord, v: Video, times: Sequence[float]) -> list[float]:
+    """:func:`missing_moments` for a project's video and model."""
+    key = project.model_backbone(m)
+    return list(map(float, times)) if key is None else missing_moments(project.cache, v.sha256, times, key)
+
+
+# ---- drawing -------------------------------------------------------------------------------------------------
+#: Box colours (RGB), one per character in the model's order.
+COLOURS = [(255, 255, 255), (255, 214, 0), (0, 230, 255), (255, 64, 200), (120, 255, 80), (255, 140, 0)]
+
+
+def _font(size: int) -> Any:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # pragma: no cover - an old Pillow without scalable default font
+        return ImageFont.load_default()
+
+
+def draw_where(image: np.ndarray, wm: WhereMap, names: Sequence[str]) -> np.ndarray:
+    """``image`` (RGB, any size) with where the model sees each of ``names``: for one name a translucent heat
+    map of its evidence (clear where there is none, red at the strongest cell) and a box around the peak; for
+    several, a box each. Every box carries the character's name and the model's probability for the frame."""
+    out = np.ascontiguousarray(image[..., :3], dtype=np.uint8).copy()
+    h, w = out.shape[:2]
+    if len(names) == 1:
+        prob = cv2.resize(wm.heat(names[0]).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        prob = np.clip(prob, 0.0, 1.0)
+        heat = cv2.applyColorMap((prob * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+        alpha = (HEAT_ALPHA * prob)[..., None]
+        out = (out * (1 - alpha) + heat * alpha).astype(np.uint8)
+    pic = Image.fromarray(out)
+    pen = ImageDraw.Draw(pic)
+    font = _font(max(11, h // 18))
+    for name in names:
+        colour = COLOURS[wm.names.index(name) % len(COLOURS)]
+        x0, y0, x1, y1 = wm.box(name)
+        box = (int(x0 * w), int(y0 * h), min(int(x1 * w), w - 1), min(int(y1 * h), h - 1))
+        pen.rectangle(box, outline=colour, width=max(2, h // 120))
+        text = f"{name} {wm.prob(name):.0%}"
+        tx, ty = box[0] + 3, max(box[1] - font.size - 6, 0) if box[1] > font.size + 6 else box[1] + 3
+        left, top, right, bottom = pen.textbbox((tx, ty), text, font=font)
+        pen.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=(0, 0, 0))
+        pen.text((tx, ty), text, fill=colour, font=font)
+    return np.asarray(pic)
