@@ -206,6 +206,20 @@ def _add_spotcheck(sub: Any) -> None:
     r.set_defaults(func=cmd_spotcheck_read)
 
 
+def cmd_where(args: argparse.Namespace) -> int:
+    from .where import where_image
+
+    names, wm, image = where_image(args.video, args.model, args.at, args.character, args.out,
+                                   progress=_TerminalProgress(not args.quiet))
+    h, w = image.shape[:2]
+    print(f"Where the model sees {', '.join(names)} at {args.at:g} s: {args.out}")
+    for n in wm.names:
+        x0, y0, x1, y1 = wm.box(n)
+        print(f"  {n:<20} {wm.prob(n):4.0%}  peak box x {x0 * w:.0f}-{x1 * w:.0f}, y {y0 * h:.0f}-{y1 * h:.0f} px"
+              + ("" if n in names else "  (not drawn)"))
+    return 0
+
+
 def _add_common(p: argparse.ArgumentParser, every_default: Optional[float] = config.EVERY_S) -> None:
     p.add_argument("--every", type=every_arg, default=every_default, metavar="S",
                    help="seconds between sampled moments (default: %(default)s)")
@@ -265,6 +279,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pred", required=True, metavar="TIMELINE_CSV")
     p.add_argument("--truth", required=True, metavar="TRUTH_CSV")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("where", help="draw where in a frame a model sees each character (a heat map and a box)")
+    p.add_argument("video")
+    p.add_argument("--model", required=True, metavar="MODEL_DIR")
+    p.add_argument("--at", required=True, type=duration_arg, metavar="SECONDS", help="the moment to look at")
+    p.add_argument("--out", required=True, metavar="PNG", help="the picture to write")
+    p.add_argument("--character", default=None, metavar="NAME",
+                   help="draw only this one, with a heat map (default: everyone the model sees there, or the "
+                        "likeliest)")
+    p.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
+    p.set_defaults(func=cmd_where)
 
     p = sub.add_parser("probe", help="show a video's length, frame rate and size")
     p.add_argument("video")

@@ -235,6 +235,14 @@ def project_where(project: Project, m: ModelRecord, v: Video, times: Sequence[fl
                       sha256=v.sha256, progress=progress)
 
 
+def project_drawn(project: Project, m: ModelRecord, wm: WhereMap) -> tuple[list[str], bool]:
+    """:func:`drawn_names` with the thresholds of a project's model, and whether the model sees them (False:
+    it sees nobody, and the likeliest one is named)."""
+    thresholds = list(map(float, project.classifier(m).thresholds_))
+    names = drawn_names(wm, thresholds)
+    return names, wm.prob(names[0]) >= thresholds[wm.names.index(names[0])]
+
+
 def project_missing(project: Project, m: ModelRecord, v: Video, times: Sequence[float]) -> list[float]:
     """:func:`missing_moments` for a project's video and model."""
     key = project.model_backbone(m)
@@ -279,3 +287,45 @@ def draw_where(image: np.ndarray, wm: WhereMap, names: Sequence[str]) -> np.ndar
         pen.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=(0, 0, 0))
         pen.text((tx, ty), text, fill=colour, font=font)
     return np.asarray(pic)
+
+
+#: Width in pixels of the pictures the command line draws on.
+PICTURE_WIDTH = 640
+
+
+def drawn_names(wm: WhereMap, thresholds: Sequence[float]) -> list[str]:
+    """Who to draw on a frame: every character the model sees there (at or above its threshold), else the
+    likeliest one."""
+    seen = [n for n, p, t in zip(wm.names, wm.probs, thresholds) if p >= t]
+    return seen or [wm.names[int(np.argmax(wm.probs))]]
+
+
+def where_image(video: os.PathLike[str] | str, model_dir: os.PathLike[str] | str, time_s: float,
+                character: Optional[str] = None, out: Optional[os.PathLike[str] | str] = None,
+                cache: Optional[FeatureCache] = None, progress: Optional[ProgressCallback] = None
+                ) -> tuple[list[str], WhereMap, np.ndarray]:
+    """The command line's job: the map of one moment under a saved model, drawn on the frame
+    (:data:`PICTURE_WIDTH` wide) for ``character`` or for :func:`drawn_names`; written to ``out`` as a PNG."""
+    from .atomic import write_bytes
+
+    info = probe_video(video)
+    if not 0 <= time_s < info.duration_s:
+        raise ModelError(f"{time_s:g} s is not inside the video ({info.duration_s:.1f} s long): choose a moment "
+                         "inside it.")
+    clf, meta = ScreenTimeClassifier.load(model_dir)
+    if not isinstance(meta.get("backbone"), str):
+        raise ModelError(f"The model in {model_dir} does not say which features it was trained on: train it with "
+                         "`python -m core train`.")
+    if character is not None and character not in clf.names_:
+        raise ModelError(f"The model does not know {character!r}: choose one of {', '.join(clf.names_)}.")
+    wm = where_maps(video, [time_s], clf, meta["backbone"], cache, progress=progress)[0]
+    names = [character] if character is not None else drawn_names(wm, list(map(float, clf.thresholds_)))
+    frame = read_frame_at(video, time_s)
+    h = max(1, round(frame.shape[0] * PICTURE_WIDTH / frame.shape[1]))
+    image = draw_where(cv2.resize(frame, (PICTURE_WIDTH, h), interpolation=cv2.INTER_AREA), wm, names)
+    if out is not None:
+        ok, png = cv2.imencode(".png", image[..., ::-1])
+        if not ok:  # pragma: no cover - OpenCV always encodes an RGB array
+            raise OSError(f"could not encode {out}")
+        write_bytes(out, png.tobytes())
+    return names, wm, image

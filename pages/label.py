@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 import streamlit as st
 
-from core import ScreenTimeError, read_frame_at
+from core import ScreenTimeError, read_frame_at, where
 from core.project import Character, Project, Video
 from core.suggest import suggest
 from pages import common, keys
@@ -218,6 +218,35 @@ def key_action(chars: list[Character], key: str) -> Optional[str]:
     return {"n": "nobody", "ArrowLeft": "prev", "ArrowRight": "next"}.get(key)
 
 
+WHERE = "Show where the model sees each character"
+
+
+def where_frame(p: Project, v: Video, t: float, frame: np.ndarray) -> None:
+    """The frame in focus; with the toggle on (once there is a model), a box around each character the latest
+    model sees there (or the likeliest one, with its heat map)."""
+    m = p.latest_model()
+    if m is None or not st.toggle(WHERE, key="label_where",
+                                  help="From the latest model: a box around where it sees each character it "
+                                       "finds in this frame. The first time, the network looks at the frame "
+                                       "again."):
+        st.image(frame, width="stretch")
+        return
+    with common.friendly("finding where the model looks"):
+        if where.project_missing(p, m, v, [t]):
+            bar = common.Progress("Looking where the model sees each character")
+            with common.heavy_job(bar):
+                wm = where.project_where(p, m, v, [t], bar)[0]
+            bar.done("Done")
+        else:
+            wm = where.project_where(p, m, v, [t])[0]
+        names, sees = where.project_drawn(p, m, wm)
+        st.image(where.draw_where(frame, wm, names), width="stretch",
+                 caption=("Where the model sees " + ", ".join(names)) if sees else
+                 f"The model sees nobody here; the likeliest, {names[0]}, is shown where it would be.")
+        return
+    st.image(frame, width="stretch")  # the map could not be made: the frame as it is
+
+
 def one_by_one(p: Project, v: Video, times: list[float], chars: list[Character],
                labels_ms: dict[int, set[int]]) -> None:
     if not times:
@@ -237,11 +266,14 @@ def one_by_one(p: Project, v: Video, times: list[float], chars: list[Character],
     left, right = st.columns([3, 2])
     with left:
         try:
-            st.image(read_frame_at(p.video_path(v), t), width="stretch")
+            frame = read_frame_at(p.video_path(v), t)
         except Exception:  # noqa: BLE001 - fall back to the thumbnail
+            frame = None
             thumb = p.thumb(v, t)
             if thumb is not None:
                 st.image(str(thumb), width="stretch")
+        if frame is not None:
+            where_frame(p, v, t, frame)
     with right:
         state = "not labelled yet" if ids is None else (
             "nobody" if not ids else ", ".join(c.name for c in chars if c.id in ids))

@@ -7,14 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
+from PIL import Image
 
-from core import Smoothing, Timeline, mmss, project_record, project_timeline
+from core import Smoothing, Timeline, mmss, project_record, project_timeline, where
 from core.config import TYPICAL_RUN_S
 from core.faces.project_people import ProjectPeople
 from core.project import ModelRecord, Project, Video
 from core.spotcheck import MIN_CHECKED, CharacterCheck, ProjectCheck, project_check
 from core.summary import evidence_times, totals, totals_csv
+from core.where import draw_where
 from pages import charts, common
 
 ALL = "All videos"
@@ -51,9 +54,35 @@ def smoothing_ui(p: Project) -> Smoothing:
     return s
 
 
+WHERE = "Show where the model sees each character"
+
+
+def _where_maps(p: Project, m: ModelRecord, v: Video, times: list[float]) -> dict[float, Any]:
+    """The maps of the evidence frames (computed once, then read from the cache)."""
+    if where.project_missing(p, m, v, times):
+        bar = common.Progress("Looking where the model sees each character")
+        with common.heavy_job(bar):
+            maps = where.project_where(p, m, v, times, bar)
+        bar.done("Done")
+    else:
+        maps = where.project_where(p, m, v, times)
+    return {wm.time_s: wm for wm in maps}
+
+
 def evidence_ui(p: Project, v: Video, tl: Timeline) -> None:
     st.subheader("Evidence")
     st.caption("A frame from each of the longest appearances, so you can check with your own eyes.")
+    m = p.latest_model()
+    maps: dict[float, Any] = {}
+    known = m is not None and set(tl.names) <= set(m.characters)  # the model's characters, not faces
+    if known and st.toggle(WHERE, key="results_where",
+                           help="A heat map of where in each frame the evidence for that character is, and a box "
+                                "around the strongest part. The first time, the network looks at each frame "
+                                "again."):
+        assert m is not None
+        times = sorted({t for name in tl.names for t in evidence_times(tl, name)})
+        with common.friendly("finding where the model looks"):
+            maps = _where_maps(p, m, v, times)
     for name in tl.names:
         ts = evidence_times(tl, name)
         st.markdown(f"**{name}**" + ("" if ts else " — not found on screen"))
@@ -61,8 +90,15 @@ def evidence_ui(p: Project, v: Video, tl: Timeline) -> None:
             cols = st.columns(6)
             for col, t in zip(cols, ts):
                 thumb = p.thumb(v, t)
-                if thumb is not None:
+                if thumb is None:
+                    continue
+                wm = maps.get(float(t))
+                if wm is None:
                     col.image(str(thumb), caption=common.thumb_caption(t), width="stretch")
+                else:
+                    picture = draw_where(np.asarray(Image.open(thumb).convert("RGB")), wm, [name])
+                    col.image(picture, width="stretch",
+                              caption=f"{common.thumb_caption(t)} · where the model sees {name}")
 
 
 def one_video(p: Project, v: Video, tl: Timeline, meta: dict[str, Any], key: str = "") -> None:

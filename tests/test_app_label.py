@@ -276,3 +276,25 @@ def test_quick_key_presses_are_never_dropped(dirs):
     assert p.frame_labels(v.id)[3.0] == {ids["Bunny"]}
     press(at, "9", "x")  # no ninth character, not a key we use: nothing happens
     assert not at.exception and p.frame_labels(v.id)[3.0] == {ids["Bunny"]}
+
+
+def test_one_by_one_shows_where_the_model_sees_each_character(dirs):
+    from test_app_results import image_captions
+
+    from core import train_project
+
+    p, v = sampled_project(dirs)
+    at = run(p.slug)
+    at.button_group(key="label_view").set_value("One by one")
+    at.run()
+    assert not at.exception
+    assert all(t.key != "label_where" for t in at.toggle)  # no model yet: nothing to ask for
+    train_project(p)
+    at = run(p.slug, focus_t=4.0)  # Red is on screen at 4 s, Blue is not
+    at.button_group(key="label_view").set_value("One by one")
+    at.run()
+    at.toggle(key="label_where").set_value(True)
+    at.run()
+    assert not at.exception
+    caps = [c for c in image_captions(at) if c]
+    assert caps and caps[0].startswith("Where the model sees") and "Red" in caps[0]

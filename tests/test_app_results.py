@@ -163,3 +163,30 @@ def test_spot_check_asks_saves_and_gives_the_interval(dirs):
     at.run()
     assert any("were of an older model" in c.value for c in at.caption)
     assert project_check(p, m2, v, p.smoothing()).answers == {}
+
+
+def image_captions(at: AppTest) -> list[str]:
+    """The captions of every picture on the page (st.image has no AppTest element of its own)."""
+    return [img.caption for el in at.get("image") for img in el.proto.imgs]
+
+
+def test_evidence_frames_show_where_the_model_sees_each_character(dirs):
+    p, v = sampled_project(dirs)
+    train_project(p)
+    at = run(p.slug)
+    assert not at.exception
+    assert not any("where the model sees" in c for c in image_captions(at))  # off until asked for
+    at.toggle(key="results_where").set_value(True)
+    at.run()
+    assert not at.exception
+    caps = image_captions(at)
+    assert any(c.endswith("where the model sees Red") for c in caps)
+    assert any(c.endswith("where the model sees Blue") for c in caps)
+    assert all("where the model sees" in c for c in caps)  # every evidence frame shows its map
+    # The maps are cached beside the features: a second session runs no network.
+    assert (p.cache.root / "where").is_dir()
+    again = run(p.slug)
+    again.toggle(key="results_where").set_value(True)
+    again.run()
+    assert image_captions(again) == caps
+

@@ -123,3 +123,36 @@ def test_a_model_of_other_features_is_refused_in_one_sentence(trained, red_video
     _, clf = trained
     with pytest.raises(ModelError, match="train the model again"):
         where_maps(red_video, [1.0], clf, "colour-other-32x32", FeatureCache(tmp_path / "c"), fakes.Factory())
+
+
+def test_the_command_draws_a_picture_and_names_each_character(trained, red_video, tmp_path, capsys, monkeypatch):
+    from core.cli import main
+
+    _, clf = trained
+    monkeypatch.setenv("SCREENTIME_CACHE", str(tmp_path / "cache"))
+    clf.save(tmp_path / "model", {"backbone": fakes.KEY})
+    out = tmp_path / "heat.png"
+    assert main(["where", str(red_video), "--model", str(tmp_path / "model"), "--at", "2", "--out", str(out),
+                 "--character", "Red"]) == 0
+    printed = capsys.readouterr().out
+    assert "Where the model sees Red at 2 s" in printed and "Blue" in printed and "(not drawn)" in printed
+    import cv2
+
+    picture = cv2.imread(str(out))
+    assert picture is not None and picture.shape[1] == 640
+
+
+@pytest.mark.parametrize("extra, words", [(["--at", "99"], "not inside the video"),
+                                          (["--at", "1", "--character", "Nobody"], "does not know 'Nobody'")])
+def test_the_command_refuses_bad_input_in_one_sentence(trained, red_video, tmp_path, capsys, monkeypatch,
+                                                       extra, words):
+    from core.cli import main
+
+    _, clf = trained
+    monkeypatch.setenv("SCREENTIME_CACHE", str(tmp_path / "cache"))
+    clf.save(tmp_path / "model", {"backbone": fakes.KEY})
+    code = main(["where", str(red_video), "--model", str(tmp_path / "model"), "--out", str(tmp_path / "x.png"),
+                 *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.png").exists()
