@@ -109,6 +109,8 @@ def _logit_and_gradient(clf: ScreenTimeClassifier, x: np.ndarray) -> tuple[np.nd
     """The classifier's logits (characters,) at the feature ``x`` (dim,) and their gradient (dim, characters)
     with respect to ``x``: the weights of a linear head, the local slope of the dense one."""
     fitted = clf.model_  # the head's own arrays: what it does with each value of the feature
+    if fitted.kind not in ("linear", "dense"):
+        raise ModelError(f"A {fitted.kind} model gives no map of where it looks: train a dense or linear one.")
     a = fitted.arrays
     z = (x - a["mean"]) / a["scale"]
     if fitted.kind == "linear":
