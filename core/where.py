@@ -49,6 +49,8 @@ from .video import probe_video, read_frame_at
 
 #: Version of the cells' cache entries; another one is computed again.
 FORMAT = 1
+#: Cells whose values all stay below this are stored as float16 (half the size); others as float32.
+FLOAT16_MAX = 60000.0
 #: A cell belongs to a character's box when its probability is at least this share of the peak's.
 BOX_SHARE = 0.5
 #: Opacity of the heat map where the probability is 1 (where it is 0 the frame shows as it is).
@@ -173,7 +175,9 @@ def _load_cells(f: Path, sha256: str, backbone_key: str) -> Optional[tuple[np.nd
 
 def _store_cells(f: Path, sha256: str, backbone_key: str, cells: np.ndarray, is_max: np.ndarray) -> None:
     f.parent.mkdir(parents=True, exist_ok=True)
-    save_npz(f, {"cells": cells.astype(np.float16), "is_max": is_max.astype(bool), "format": np.asarray(FORMAT),
+    small = bool(np.abs(cells).max(initial=0.0) < FLOAT16_MAX)  # VGG16's values stay far below it (824 on the film)
+    save_npz(f, {"cells": cells.astype(np.float16 if small else np.float32), "is_max": is_max.astype(bool),
+                 "format": np.asarray(FORMAT),
                  "video_sha256": np.asarray(sha256), "backbone": np.asarray(backbone_key)})
 
 

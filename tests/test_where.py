@@ -156,3 +156,14 @@ def test_the_command_refuses_bad_input_in_one_sentence(trained, red_video, tmp_p
     err = capsys.readouterr().err
     assert code == 2 and words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
+
+
+def test_values_too_large_for_half_precision_are_kept_whole(tmp_path):
+    from core import where
+
+    cells = np.full((2, 2, 3), 1e5, np.float32)
+    f = tmp_path / "000001000.npz"
+    where._store_cells(f, "a" * 64, "k", cells, np.array([False, True, False]))
+    back = where._load_cells(f, "a" * 64, "k")
+    assert back is not None and np.array_equal(back[0], cells) and back[1].tolist() == [False, True, False]
+    assert where._load_cells(f, "b" * 64, "k") is None and where._load_cells(f, "a" * 64, "other") is None
