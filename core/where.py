@@ -41,7 +41,7 @@ from .backbone import FeatureSpec, parse_key
 from .cache import _READ_ERRORS, FeatureCache
 from .classifier import ScreenTimeClassifier
 from .errors import ModelError
-from .features import BackboneFactory, backbone_factory, backbone_family
+from .features import BackboneFactory, _build, backbone_factory, backbone_family
 from .hashing import hashed_identity
 from .progress import ProgressCallback, report
 from .project import ModelRecord, Project, Video
@@ -181,10 +181,12 @@ def _store_cells(f: Path, sha256: str, backbone_key: str, cells: np.ndarray, is_
                  "video_sha256": np.asarray(sha256), "backbone": np.asarray(backbone_key)})
 
 
-def _backbone_for(key: str, factory: Optional[BackboneFactory]) -> Any:
+def _backbone_for(key: str, factory: Optional[BackboneFactory], progress: Optional[ProgressCallback]) -> Any:
+    """The network that made ``key``'s features, built as :func:`core.features.extract_features` builds it
+    (reporting "loading network" meanwhile, so that a Cancel stops the build)."""
     parsed = parse_key(key)
     weights, spec = parsed if parsed is not None else (None, FeatureSpec())
-    backbone = (factory or backbone_factory(backbone_family(key)))(spec, weights)
+    backbone = _build(factory or backbone_factory(backbone_family(key)), spec, weights, progress)
     if backbone.key != key:
         raise ModelError(f"The model was trained on {key} features but this machine makes {backbone.key}: "
                          "train the model again here to see where it looks.")
@@ -212,8 +214,7 @@ def where_maps(video: os.PathLike[str] | str, times: Sequence[float], clf: Scree
         else:
             found[float(t)] = cached
     if missing:
-        report(progress, "loading network", 0, 0)
-        backbone = _backbone_for(backbone_key, factory)
+        backbone = _backbone_for(backbone_key, factory, progress)
         for i, t in enumerate(missing):
             report(progress, "where", i, len(missing))
             cells, is_max = backbone.maps(network_input(video, t, backbone.input_size)[None])
