@@ -289,7 +289,10 @@ def draw_where(image: np.ndarray, wm: WhereMap, names: Sequence[str]) -> np.ndar
         box = (int(x0 * w), int(y0 * h), min(int(x1 * w), w - 1), min(int(y1 * h), h - 1))
         pen.rectangle(box, outline=colour, width=max(2, h // 120))
         text = f"{name} {wm.prob(name):.0%}"
-        tx, ty = box[0] + 3, max(box[1] - font.size - 6, 0) if box[1] > font.size + 6 else box[1] + 3
+        left, top, right, bottom = pen.textbbox((0, 0), text, font=font)
+        tw, th = right - left, bottom - top
+        tx = max(min(box[0] + 3, w - tw - 4), 2)                       # inside the picture, whole
+        ty = box[1] - th - 8 if box[1] > th + 8 else min(box[1] + 3, h - th - 6)
         left, top, right, bottom = pen.textbbox((tx, ty), text, font=font)
         pen.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=(0, 0, 0))
         pen.text((tx, ty), text, fill=colour, font=font)
