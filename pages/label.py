@@ -6,9 +6,10 @@ from typing import Optional
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from core import ScreenTimeError, read_frame_at, where
-from core.project import Character, Project, Video
+from core.project import Character, ModelRecord, Project, Video
 from core.suggest import suggest
 from pages import common, keys
 
@@ -51,13 +52,15 @@ def _on_pills(p: Project, vid: int, t: float, key: str, chars: list[Character]) 
 
 
 def frame_cell(p: Project, v: Video, t: float, chars: list[Character], labels_ms: dict[int, set[int]],
-               prefix: str) -> None:
+               prefix: str, picture: Optional[np.ndarray] = None) -> None:
     """One thumbnail with its time and the pills to tick who is on screen (none before there are characters).
     The pills show what the store holds now; what they showed is kept to tell what a click changed."""
     thumb = p.thumb(v, t)
     ids = labels_ms.get(_ms(t))
     state = "not labelled yet" if ids is None else ("nobody" if not ids else "labelled")
-    if thumb is not None:
+    if picture is not None:
+        st.image(picture, width="stretch")
+    elif thumb is not None:
         st.image(str(thumb), width="stretch")
     st.caption(f"**{common.thumb_caption(t)}** · {state}")
     if not chars:
@@ -161,11 +164,12 @@ def grid(p: Project, v: Video, times: list[float], chars: list[Character], label
             st.session_state[key] = pages
         page = st.columns([1, 4])[0].number_input(f"Page (of {pages})", 1, pages, key=key)
     chunk = times[(page - 1) * PER_PAGE: page * PER_PAGE]
+    pictures = where_pictures(p, v, chunk)
     for row in range(0, len(chunk), COLUMNS):
         cols = st.columns(COLUMNS)
         for col, t in zip(cols, chunk[row:row + COLUMNS]):
             with col, st.container(border=True):
-                frame_cell(p, v, t, chars, labels_ms, prefix)
+                frame_cell(p, v, t, chars, labels_ms, prefix, pictures.get(t))
     if paged and pages > 1:  # the page switcher again below the grid, where the eyes are after labelling
         a, b, c = st.columns([1, 2, 1], vertical_alignment="center")
         a.button("← Previous page", key=f"{key}_prev", disabled=page <= 1, on_click=_turn, args=(key, -1, pages),
@@ -219,30 +223,57 @@ def key_action(chars: list[Character], key: str) -> Optional[str]:
 
 
 WHERE = "Show where the model sees each character"
+WHERE_HELP = ("From the latest model: a box around where it sees each character it finds in the frame (or, when it "
+              "finds nobody, where the likeliest one would be). The first time, the network looks at each frame "
+              "again.")
+
+
+def _maps(p: Project, m: ModelRecord, v: Video, times: list[float]) -> list[where.WhereMap]:
+    """The maps of ``times`` under the latest model (the network runs, in the heavy-job turn, only for frames
+    not seen before)."""
+    if where.project_missing(p, m, v, times):
+        bar = common.Progress("Looking where the model sees each character")
+        with common.heavy_job(bar):
+            maps = where.project_where(p, m, v, times, bar)
+        bar.done("Done")
+        return maps
+    return where.project_where(p, m, v, times)
+
+
+def _drawn(p: Project, m: ModelRecord, wm: where.WhereMap, image: np.ndarray) -> tuple[np.ndarray, str]:
+    names, sees = where.project_drawn(p, m, wm)
+    caption = ("Where the model sees " + ", ".join(names)) if sees else \
+        f"The model sees nobody here; the likeliest, {names[0]}, is shown where it would be."
+    return where.draw_where(image, wm, names), caption
+
+
+def where_pictures(p: Project, v: Video, times: list[float]) -> dict[float, np.ndarray]:
+    """The grid's thumbnails with where the model sees each character, when the toggle is on (it shows once
+    there is a model); empty otherwise."""
+    m = p.latest_model()
+    if m is None or not times or not st.toggle(WHERE, key="label_where", help=WHERE_HELP):
+        return {}
+    st.caption("On each frame: where the latest model sees each character it finds there (a box each), or where "
+               "the likeliest one would be when it finds nobody.")
+    out: dict[float, np.ndarray] = {}
+    with common.friendly("finding where the model looks"):
+        for wm in _maps(p, m, v, times):
+            thumb = p.thumb(v, wm.time_s)
+            if thumb is not None:
+                out[wm.time_s] = _drawn(p, m, wm, np.asarray(Image.open(thumb).convert("RGB")))[0]
+    return out
 
 
 def where_frame(p: Project, v: Video, t: float, frame: np.ndarray) -> None:
     """The frame in focus; with the toggle on (once there is a model), a box around each character the latest
     model sees there (or the likeliest one, with its heat map)."""
     m = p.latest_model()
-    if m is None or not st.toggle(WHERE, key="label_where",
-                                  help="From the latest model: a box around where it sees each character it "
-                                       "finds in this frame. The first time, the network looks at the frame "
-                                       "again."):
+    if m is None or not st.toggle(WHERE, key="label_where", help=WHERE_HELP):
         st.image(frame, width="stretch")
         return
     with common.friendly("finding where the model looks"):
-        if where.project_missing(p, m, v, [t]):
-            bar = common.Progress("Looking where the model sees each character")
-            with common.heavy_job(bar):
-                wm = where.project_where(p, m, v, [t], bar)[0]
-            bar.done("Done")
-        else:
-            wm = where.project_where(p, m, v, [t])[0]
-        names, sees = where.project_drawn(p, m, wm)
-        st.image(where.draw_where(frame, wm, names), width="stretch",
-                 caption=("Where the model sees " + ", ".join(names)) if sees else
-                 f"The model sees nobody here; the likeliest, {names[0]}, is shown where it would be.")
+        picture, caption = _drawn(p, m, _maps(p, m, v, [t])[0], frame)
+        st.image(picture, width="stretch", caption=caption)
         return
     st.image(frame, width="stretch")  # the map could not be made: the frame as it is
 

@@ -298,3 +298,25 @@ def test_one_by_one_shows_where_the_model_sees_each_character(dirs):
     assert not at.exception
     caps = [c for c in image_captions(at) if c]
     assert caps and caps[0].startswith("Where the model sees") and "Red" in caps[0]
+
+
+def test_grid_shows_where_the_model_sees_each_character_on_the_frames_of_the_page(dirs):
+    from core import train_project
+
+    def urls(at: AppTest) -> list[str]:
+        return [img.url for el in at.get("image") for img in el.proto.imgs]
+
+    p, v = sampled_project(dirs)
+    train_project(p)
+    at = run(p.slug)
+    assert not at.exception
+    plain = urls(at)
+    at.toggle(key="label_where").set_value(True)
+    at.run()
+    assert not at.exception
+    assert any("where the latest model sees each character" in c.value for c in at.caption)
+    drawn = urls(at)
+    shown = [int(str(b.key).rsplit("_", 1)[1]) for b in pills(at)]
+    assert len(drawn) == len(plain) and len(set(drawn) - set(plain)) == len(shown)  # each frame drawn on
+    cached = sorted(f.stem for f in (p.cache.root / "where").rglob("*.npz"))
+    assert cached == [f"{ms:09d}" for ms in sorted(shown)]  # maps for the frames of this page, and only those
