@@ -41,7 +41,7 @@ from .backbone import FeatureSpec, parse_key
 from .cache import _READ_ERRORS, FeatureCache
 from .classifier import ScreenTimeClassifier
 from .errors import ModelError
-from .features import BackboneFactory, _build, backbone_factory, backbone_family
+from .features import BackboneFactory, backbone_factory, backbone_family
 from .hashing import hashed_identity
 from .progress import ProgressCallback, report
 from .project import ModelRecord, Project, Video
@@ -183,10 +183,11 @@ def _store_cells(f: Path, sha256: str, backbone_key: str, cells: np.ndarray, is_
 
 def _backbone_for(key: str, factory: Optional[BackboneFactory], progress: Optional[ProgressCallback]) -> Any:
     """The network that made ``key``'s features, built as :func:`core.features.extract_features` builds it
-    (reporting "loading network" meanwhile, so that a Cancel stops the build)."""
+    (in this thread, after reporting "loading network")."""
     parsed = parse_key(key)
     weights, spec = parsed if parsed is not None else (None, FeatureSpec())
-    backbone = _build(factory or backbone_factory(backbone_family(key)), spec, weights, progress)
+    report(progress, "loading network", 0, 0)
+    backbone = (factory or backbone_factory(backbone_family(key)))(spec, weights)
     if backbone.key != key:
         raise ModelError(f"The model was trained on {key} features but this machine makes {backbone.key}: "
                          "train the model again here to see where it looks.")
