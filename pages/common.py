@@ -311,6 +311,13 @@ def job_box(p: Project, kinds: tuple[str, ...] = (), where: str = "page") -> Opt
     return None
 
 
+def dismiss_job(p: Project) -> None:
+    """The user acted on the page since the project's last job ended: its closing sentence has been read."""
+    job = jobs.current(p)
+    if job is not None and not job.running:
+        st.session_state.setdefault("jobs_dismissed", set()).add(job.id)
+
+
 def start_training(p: Project) -> None:
     """Train in the background (the Train and Results pages); the sidebar shows how far it is."""
     def finish(m: ModelRecord) -> str:
@@ -323,11 +330,14 @@ def start_training(p: Project) -> None:
 
 def start_finding_people(p: Project, v: Video, every: float, detector: str) -> None:
     """Find the people of a video in the background (for the People page): the same runner as sampling."""
+    from core.faces.people import plural
     from core.faces.project_people import ProjectPeople  # dlib and friends only when faces are wanted
 
     def finish(r: Any) -> str:
-        n = len(r.people)
-        return f"Found {len(r.faces)} faces in {v.name}: {n} {'person' if n == 1 else 'people'} counted."
+        text = (f"Found {plural(len(r.faces), 'face')} in {v.name}: {plural(len(r.people), 'person', 'people')} "
+                "counted" + (f", {plural(len(r.unsure), 'face')} for you to decide" if r.unsure else "") + ".")
+        known = [x.name for x in r.people if x.status == "named"]
+        return text + (" Recognised: " + ", ".join(known) + "." if known else "")
 
     jobs.start(p, "people", f"Finding the people in {v.name}",
                lambda progress: ProjectPeople(p).find(v, every, detector, progress), finish)
