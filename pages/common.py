@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -366,6 +366,19 @@ def sidebar_jobs() -> None:
     said how it ended already)."""
     with friendly("showing the background job"), st.sidebar:
         job_box(project(), where="sidebar")
+
+
+#: What a project's results are of: the characters (from its model) and the people (from the People page).
+CHARACTERS, PEOPLE = "Characters", "People"
+
+
+def people_results(p: Project, videos: Sequence[Video]) -> dict[int, Any]:
+    """The People page's result of each video where faces were looked for and someone is counted."""
+    from core.faces.project_people import ProjectPeople  # dlib and friends only when faces are wanted
+
+    pp = ProjectPeople(p)
+    found = {v.id: pp.result(v) for v in videos}
+    return {vid: r for vid, r in found.items() if r is not None and r.timeline.names}
 
 
 def character_picture(p: Project, c: Character) -> Optional[Path]:
