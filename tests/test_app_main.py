@@ -70,6 +70,9 @@ def test_the_start_page_says_what_to_do_and_leads_on(dirs):
     assert radio.options == [KINDS["characters"], KINDS["people"]]
     demo = Project.open(at.session_state["project"])
     assert any("**Bunny**" in m.value for m in at.markdown)  # the demo's characters, on cards
+    # with a picture from their labelled frames (Bird has none labelled: it says how to give it one)
+    assert len(at.image) == 4
+    assert any("no picture yet" in c.value for c in at.caption)
     assert next_click(demo, "characters") == ("Step 3: see the screen time on the Results page", "Results")
     assert next_click(demo, "people")[1] == "People"
     empty = Project.create("Mine")

@@ -13,6 +13,14 @@ from core.project import Project
 from pages import jobs
 
 PAGE = str(ROOT / "pages" / "video.py")
+# The page under app.py's sidebar (the project picker), without st.navigation (AppTest keeps no sidebar
+# after a rerun of an st.navigation app).
+WITH_SIDEBAR = """
+import runpy
+from pages import common
+common.sidebar_projects()
+runpy.run_path({page!r})
+"""
 
 
 def run(project: str | None = None) -> AppTest:
@@ -131,3 +139,23 @@ def test_the_same_video_in_a_second_project_is_not_sampled_again(dirs):
     assert any("Ready: 8 frames" in s.value for s in at.success)
     v2 = second.videos()[0]
     assert second.thumb(v2, 3.0) is not None and second.features(v2).features.shape == (8, 8)
+
+
+def test_the_upload_box_is_empty_after_choosing_another_project_in_the_sidebar(dirs):
+    """Issue 15, point 9: after switching projects the upload box still showed the previous project's file."""
+    a, b = colour_project("A"), colour_project("B")
+    at = AppTest.from_string(WITH_SIDEBAR.format(page=PAGE), default_timeout=60)
+    at.session_state["project"] = a.slug
+    at.run()
+    at.file_uploader[0].upload("a.mp4", synth_video(dirs, 6.0).read_bytes(), "video/mp4")
+    at.run()
+    no_traceback(at)
+    assert any("Added a.mp4" in s.value for s in at.success) and len(a.videos()) == 1
+    for slug in (b.slug, a.slug):  # to the other project and back: an empty box each time
+        at.sidebar.selectbox(key="project_picker").select(slug)
+        at.run()
+        no_traceback(at)
+        assert at.session_state["project"] == slug
+        [box] = at.file_uploader
+        assert slug in str(box.key) and box.value is None
+    assert len(a.videos()) == 1 and b.videos() == []  # nothing uploaded twice, nothing into B
