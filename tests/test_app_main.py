@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 from test_app_helpers import ROOT, dirs  # noqa: F401
 
 from core.project import Project, list_projects
-from pages.common import KINDS, next_click
+from pages.common import KINDS, PAGES, next_click
 
 APP = str(ROOT / "app.py")
 # The sidebar alone (AppTest drops a form's submit click when st.navigation reruns to its default page).
@@ -91,13 +92,14 @@ def test_start_page_remembers_cartoon_or_live_action(dirs):
         "### 2\n**Let it find the faces** and group them into people; name each group (or give a photo)."]
 
 
-def test_a_bookmarked_page_opens_after_a_restart(dirs):
+@pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
+def test_a_bookmarked_page_opens_after_a_restart(dirs, page):
     """Issue 15, point 9: a bookmark of /train used to open the Video page after a server restart (page_setup
-    notes the page, app.py opens it)."""
+    notes the page, app.py opens it); a bookmark of /start, the default page, stopped the app."""
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["_bookmark"] = "train"
+    at.session_state["_bookmark"] = page.url_path
     at.run()
-    assert not at.exception and at.title[0].value == "Train"
+    assert not at.exception and at.title[0].value == page.title
 
 
 def test_creating_a_project_closes_the_popover_and_says_so(dirs):
