@@ -131,7 +131,7 @@ def _create_project() -> None:
     st.session_state.pop("video_id", None)
     st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1
     st.session_state["new_project_name"] = ""
-    st.session_state["new_project_open"] = False  # the popover closes
+    st.session_state["projects_created"] = st.session_state.get("projects_created", 0) + 1  # the popover closes
     st.session_state["project_flash"] = f"Created the project {newp.name}. Add its first video on the Video page."
     st.session_state["_created"] = True
 
@@ -150,13 +150,16 @@ def sidebar_projects() -> None:
                          on_change=_picked_project,
                          help="Everything you do is saved in the project at once. Several projects can live "
                               "side by side.")
-            with st.popover("New project", icon=":material/add:", width="stretch", key="new_project_open",
-                            on_change="rerun"):
-                with st.form("new_project", border=False):
-                    st.text_input("Name of the new project", placeholder="e.g. Season 1", key="new_project_name")
-                    st.form_submit_button("Create project", type="primary", on_click=_create_project)
-                if err := st.session_state.pop("new_project_error", None):
-                    st.error(err, icon=":material/error:")
+            # Its open state stays in the browser (a stateful popover opened on the default page's first run
+            # closed again at once: the first click did nothing); a created project gives it a new key, so
+            # it comes back closed.
+            with st.popover("New project", icon=":material/add:", width="stretch",
+                            key=f"new_project_{st.session_state.get('projects_created', 0)}"), \
+                    st.form("new_project", border=False):
+                st.text_input("Name of the new project", placeholder="e.g. Season 1", key="new_project_name")
+                st.form_submit_button("Create project", type="primary", on_click=_create_project)
+            if err := st.session_state.pop("new_project_error", None):  # below the button: the box may close
+                st.error(err, icon=":material/error:")
             if msg := st.session_state.pop("project_flash", None):
                 st.success(msg, icon=":material/check_circle:")
             if st.session_state.pop("_created", False) and _in_app():  # a new project starts with a video
