@@ -32,6 +32,8 @@ def upload_ui(p: Project) -> None:
         if v.id in before:
             st.session_state["flash_info"] = (f"{up.name} is already in this project (as {v.name}, the same "
                                               "file): nothing was added.")
+        elif p.get_setting("kind") == "people":  # live action: the faces are found on the People page
+            st.session_state["flash"] = f"Added {v.name}. Next: find the people in it on the People page."
         else:
             st.session_state["flash"] = f"Added {v.name}. Choose how often to look at it below, then press Sample."
         st.rerun()

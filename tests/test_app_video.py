@@ -159,3 +159,15 @@ def test_the_upload_box_is_empty_after_choosing_another_project_in_the_sidebar(d
         [box] = at.file_uploader
         assert slug in str(box.key) and box.value is None
     assert len(a.videos()) == 1 and b.videos() == []  # nothing uploaded twice, nothing into B
+
+
+def test_a_live_action_project_is_led_to_the_people_page_after_an_upload(dirs):
+    """Issue 15, point 8: live action is not a second-class path (it needs no sampling)."""
+    p = colour_project("Live")
+    p.set_setting("kind", "people")
+    at = run(p.slug)
+    at.file_uploader[0].upload("clip.mp4", synth_video(dirs, 6.0).read_bytes(), "video/mp4")
+    at.run()
+    no_traceback(at)
+    assert [s.value for s in at.success] == ["Added clip.mp4. Next: find the people in it on the People page."]
+    assert "Next: find the people on the People page" in [i.value for i in at.info]  # (a link under app.py)
