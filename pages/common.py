@@ -127,6 +127,8 @@ def _create_project() -> None:
     except ScreenTimeError as exc:
         st.session_state["new_project_error"] = str(exc)
         return
+    if st.session_state.get("start_kind") in KINDS:  # the Start page's answer, cartoon or live action
+        newp.set_setting("kind", st.session_state["start_kind"])
     st.session_state["project"] = newp.slug
     st.session_state.pop("video_id", None)
     st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1

@@ -122,3 +122,20 @@ def test_creating_a_project_closes_the_popover_and_says_so(dirs):
     assert popover_id(at) != before
     assert any("Created the project Season 3" in s.value for s in at.sidebar.success)
     assert at.sidebar.text_input[0].value == ""
+
+
+def test_a_new_project_takes_the_start_pages_answer(dirs):
+    """The Start page asks "cartoon or live action?" before there is a project of one's own: the project
+    created next is of that kind, so its Video page leads to People (or to Label)."""
+    at = AppTest.from_string(SIDEBAR, default_timeout=60)
+    at.session_state["start_kind"] = "people"
+    at.run()
+    at.sidebar.text_input[0].input("Live")
+    next(b for b in at.sidebar.button if b.label == "Create project").click()
+    at.run()
+    assert not at.exception and Project.open("live").get_setting("kind") == "people"
+    at.session_state["start_kind"] = "characters"
+    at.sidebar.text_input[0].input("Toons")
+    next(b for b in at.sidebar.button if b.label == "Create project").click()
+    at.run()
+    assert Project.open("toons").get_setting("kind") == "characters"
