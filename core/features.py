@@ -99,6 +99,7 @@ class VGG16Factory:
             key = (spec, resolve_weights(weights))
             if key not in self._built:
                 self._built[key] = VGG16Backbone(spec, weights)
+                self._built.setdefault((spec, resolve_weights(self._built[key].weights)), self._built[key])
             return self._built[key]
 
     def candidate_keys(self, spec: FeatureSpec, weights: Optional[str]) -> list[str]:
