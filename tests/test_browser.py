@@ -136,12 +136,21 @@ def settle(d, timeout: float = 60) -> None:
     time.sleep(0.3)
 
 
-def click_button(d, label: str, scope=None) -> None:
-    root = scope or d
-    btns = [b for b in root.find_elements(By.TAG_NAME, "button")
-            if label in [x.strip() for x in b.text.split("\n")] and b.is_displayed()]
-    assert btns, f"no button {label!r}"
-    btns[0].click()
+def click_button(d, label: str, scope=None, timeout: float = 30) -> None:
+    """Click the first visible button with this label; a page redrawn meanwhile (busy cores) is tried again."""
+    end = time.time() + timeout
+    while True:
+        try:
+            root = scope or d
+            btns = [b for b in root.find_elements(By.TAG_NAME, "button")
+                    if label in [x.strip() for x in b.text.split("\n")] and b.is_displayed()]
+            if btns:
+                btns[0].click()
+                break
+        except StaleElementReferenceException:
+            pass
+        assert time.time() < end, f"no button {label!r}"
+        time.sleep(0.25)
     settle(d)
 
 
@@ -172,9 +181,16 @@ def frame_pills(d) -> list:
 
 
 def tick(d, index: int, name: str) -> None:
-    group = frame_pills(d)[index]
-    [btn] = [b for b in group.find_elements(By.TAG_NAME, "button") if b.text.strip() == name]
-    btn.click()
+    end = time.time() + 30
+    while True:
+        try:
+            group = frame_pills(d)[index]
+            [btn] = [b for b in group.find_elements(By.TAG_NAME, "button") if b.text.strip() == name]
+            btn.click()
+            break
+        except (StaleElementReferenceException, IndexError, ValueError):
+            assert time.time() < end, f"no pill {name!r} on frame {index}"
+            time.sleep(0.25)
     settle(d)
 
 
