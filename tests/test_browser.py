@@ -346,6 +346,7 @@ def own_video(d, server) -> None:
     wait_text(d, "How well the model does", 30)
     text = body(d)
     assert "Finds Red in" in text and "Finds Blue in" in text
+    settle(d)  # the sidebar's last progress bar goes when the page's run ends
     shot(d, "train_own")
 
     go(d, "Results")
