@@ -249,11 +249,14 @@ def people_ui() -> None:
         pp = ProjectPeople(p)
         r = pp.result(v)
         find_ui(pp, v, r is not None)
+        job = jobs.current(p)
+        if job is not None and job.running and job.kind == "people":  # it saves the people book when it ends:
+            st.info("Screen Time is looking for the people: you can name, merge and split them here when it is "
+                    "done (go to other pages meanwhile if you like).", icon=":material/hourglass_top:")
+            return  # edits made meanwhile would be lost
         photo_ui(pp, v)
         if r is None:
-            job = jobs.current(p)
-            if job is None or not job.running:
-                st.info("Not looked at yet: press Find people.", icon=":material/info:")
+            st.info("Not looked at yet: press Find people.", icon=":material/info:")
             return
         if len(r.faces) == 0:
             st.info("No faces were found in this video. If people are very small or turned away, look more "

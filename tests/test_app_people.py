@@ -386,6 +386,8 @@ def test_finding_people_runs_in_the_background_and_shows_on_every_page(dirs, mon
         ok(at)
         assert at.button(key="find_people").disabled  # one job per project at a time
         assert not any("Not looked at yet" in i.value for i in at.info)
+        assert any("looking for the people" in i.value for i in at.info)
+        assert not [e for e in at.expander if "photo" in e.label]  # no edit meanwhile: the job saves the book
         other = AppTest.from_string(SIDEBAR, default_timeout=60)  # another page: the job shows in its sidebar
         other.session_state["project"] = p.slug
         other.run()
@@ -398,4 +400,4 @@ def test_finding_people_runs_in_the_background_and_shows_on_every_page(dirs, mon
     ok(at)
     assert [s.value for s in at.success] == ["Found 0 faces in shapes.mp4: 0 people counted."]
     assert any(i.value.startswith("No faces were found in this video") for i in at.info)
-    assert not at.button(key="find_people").disabled
+    assert not at.button(key="find_people").disabled and [e for e in at.expander if "photo" in e.label]
