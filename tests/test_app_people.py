@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,15 @@ from core.faces.project_people import ProjectPeople
 from core.faces.store import compute_faces
 from core.media import cut_clip
 from core.project import Project
+from pages import jobs
 
 PAGE = str(ROOT / "pages" / "people.py")
+SIDEBAR = """
+import streamlit as st
+from pages import common
+st.title("Another page")
+common.sidebar_jobs()
+"""
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +73,13 @@ def ok(at: AppTest) -> None:
 
 
 def find(at: AppTest) -> AppTest:
+    """Press Find people; it runs in the background (issue 15, point 5): wait for it, show the page again."""
     at.button(key="find_people").click()
+    at.run()
+    p = Project.open(at.session_state["project"])
+    job = jobs.current(p)
+    assert job is not None and job.kind == "people"
+    jobs.wait(p, 300)
     return at.run()
 
 
@@ -99,7 +113,8 @@ def test_find_people_shows_progress_galleries_and_results(dirs, faces_cache):
     assert at.button(key="find_people").label == "Find people"
     at = find(at)
     ok(at)
-    assert [s.value for s in at.success] == ["Found 25 faces: 7 people counted, 7 faces for you to decide."]
+    assert [s.value for s in at.success] == [
+        "Found 25 faces in hamilton.mp4: 7 people counted, 7 faces for you to decide."]
     # largest first, each with its screen time in plain words: Lin-Manuel Miranda (far at 0 s, close 3-7 s),
     # Alex Lacamoire (at the piano, then in profile), five people of the audience
     assert people(at) == ["**Person 1** (no name yet) — 0:06 on screen, 6 faces",
@@ -349,3 +364,40 @@ def test_a_video_without_faces_says_so(dirs):
     ok(at)
     assert any(i.value.startswith("No faces were found in this video") for i in at.info)
     assert not at.get("plotly_chart")
+
+
+def test_finding_people_runs_in_the_background_and_shows_on_every_page(dirs, monkeypatch):
+    """Issue 15, point 5: finding people held the page (and stopped when the user left it)."""
+    gate = threading.Event()
+    real = ProjectPeople.find
+
+    def held(self, *args, **kwargs):
+        assert gate.wait(30), "the test never let the job go"
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProjectPeople, "find", held)
+    p = Project.create("Shapes")
+    with open(synth_video(dirs, 4.0), "rb") as f:
+        p.import_video(f, "shapes.mp4")
+    at = run(p)
+    at.button(key="find_people").click()
+    at.run()
+    try:
+        ok(at)
+        assert at.button(key="find_people").disabled  # one job per project at a time
+        assert not any("Not looked at yet" in i.value for i in at.info)
+        assert any("looking for the people" in i.value for i in at.info)
+        assert not [e for e in at.expander if "photo" in e.label]  # no edit meanwhile: the job saves the book
+        other = AppTest.from_string(SIDEBAR, default_timeout=60)  # another page: the job shows in its sidebar
+        other.session_state["project"] = p.slug
+        other.run()
+        assert any("Finding the people in shapes.mp4" in str(e.proto.text) for e in other.get("progress"))
+        assert other.sidebar.button(key="cancel_job_sidebar")
+    finally:
+        gate.set()
+    assert jobs.wait(p, 120).state == jobs.DONE
+    at.run()
+    ok(at)
+    assert [s.value for s in at.success] == ["Found 0 faces in shapes.mp4: 0 people counted."]
+    assert any(i.value.startswith("No faces were found in this video") for i in at.info)
+    assert not at.button(key="find_people").disabled and [e for e in at.expander if "photo" in e.label]

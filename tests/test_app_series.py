@@ -8,9 +8,11 @@ import time
 
 from streamlit.testing.v1 import AppTest
 from test_app_helpers import ROOT, SCHEDULE, dirs, sampled_project, synth_video  # noqa: F401
+from test_app_people import faces_cache, hamilton_project  # noqa: F401
 
 from core import project_timeline, sample_video, train_project
 from core.batch import project_todo, summary_csv
+from core.faces.project_people import ProjectPeople
 from core.project import Project
 
 PAGE = str(ROOT / "pages" / "series.py")
@@ -90,3 +92,39 @@ def test_no_model_yet_says_what_to_do(dirs):
     p = Project.create("Empty")
     at = run(p.slug)
     assert not at.exception and any("No results yet" in i.value for i in at.info)
+    assert any("People page" in i.value for i in at.info)  # live action is a way in too
+
+
+def test_a_live_action_series_shows_its_people(dirs, faces_cache):
+    """Issue 15, point 8, on the Series page too: after People it said 'label a few frames and train'."""
+    p = hamilton_project(faces_cache, episode2=True)  # the faces of both videos found on the People page
+    pp = ProjectPeople(p)
+    first, second = p.videos()
+    r1, r2 = pp.result(first), pp.result(second)
+    at = run(p.slug)
+    assert not at.exception and not at.error
+    assert not any("No results yet" in i.value for i in at.info)
+    rows = _table(at)
+    assert [r["Video"] for r in rows] == ["hamilton.mp4", "episode 2.mp4", "Series total"]
+    assert [r["Results"] for r in rows[:2]] == ["yes", "yes"]
+    for row, r in zip(rows, (r1, r2)):
+        named = {ct.character: ct.mmss for ct in r.timeline.screen_time()}
+        assert {n: row[n] for n in named} == named
+    (chart,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert {t["name"] for t in chart["data"]} == set(r1.timeline.names) | set(r2.timeline.names)
+    assert "series_run" not in [b.key for b in at.button]  # the character model's batch is not offered
+    assert {d.label for d in at.get("download_button")} == {"Series summary (CSV)", "Series summary (JSON)"}
+
+
+def test_a_changed_project_says_the_series_is_out_of_date(dirs):
+    """Issue 15, point 3: whatever shows results says when labels or characters changed since training."""
+    p, m, _ = _series(dirs)
+    at = run(p.slug)
+    assert not any("out of date" in w.value for w in at.warning)
+    blue = next(c for c in p.characters() if c.name == "Blue")
+    p.remove_character(blue.id)
+    at.run()
+    assert any("out of date" in w.value for w in at.warning) and at.button(key="series_train_again")
+    (chart,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert [t["name"] for t in chart["data"]] == ["Red"]  # a removed character is never shown
+    assert "Blue" not in _table(at)[-1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_app_helpers import ROOT, dirs, sampled_project, truth  # noqa: F401
@@ -150,3 +152,20 @@ def test_the_page_says_how_many_more_and_compares_with_the_model_before(dirs):
     text = " ".join(x.value for x in at.markdown)
     assert sum(w in text for w in ("better than before", "worse than before", "about the same")) == 2  # Red, Blue
     assert any("Compared with the model trained before it" in c.value for c in at.caption)
+
+
+def test_the_frames_it_got_wrong_never_say_100_percent_on_the_page(dirs):
+    """Issue 15, point 9: a wrong guess was labelled "(sure 100%)". Two deliberate wrong ticks (Red where only
+    Blue is, and the reverse) make the model confidently wrong on them."""
+    p, v = sampled_project(dirs, label_every=2)
+    ids = {c.name: c.id for c in p.characters()}
+    p.set_frame(v.id, 10.0, [ids["Red"]])  # only Blue is on screen at 0:10
+    p.set_frame(v.id, 4.0, [ids["Blue"]])  # only Red is on screen at 0:04
+    m = train_project(p)
+    assert m.wrong
+    at = run(p.slug)
+    assert not at.exception
+    said = [c.value for c in at.caption if "It missed" in c.value or "It wrongly saw" in c.value]
+    assert len(said) == min(len(m.wrong), 12)
+    assert all(re.search(r"\((more than 99|\d{1,2})% sure\)", c) for c in said), said
+    assert not any("100%" in c for c in said)

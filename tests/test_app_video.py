@@ -13,6 +13,14 @@ from core.project import Project
 from pages import jobs
 
 PAGE = str(ROOT / "pages" / "video.py")
+# The page under app.py's sidebar (the project picker), without st.navigation (AppTest keeps no sidebar
+# after a rerun of an st.navigation app).
+WITH_SIDEBAR = """
+import runpy
+from pages import common
+common.sidebar_projects()
+runpy.run_path({page!r})
+"""
 
 
 def run(project: str | None = None) -> AppTest:
@@ -171,3 +179,35 @@ def test_a_wrong_path_on_disk_gets_one_sentence(dirs, given, words):
     at.run()
     no_traceback(at)
     assert len(at.error) == 1 and words in at.error[0].value and p.videos() == []
+
+
+def test_the_upload_box_is_empty_after_choosing_another_project_in_the_sidebar(dirs):
+    """Issue 15, point 9: after switching projects the upload box still showed the previous project's file."""
+    a, b = colour_project("A"), colour_project("B")
+    at = AppTest.from_string(WITH_SIDEBAR.format(page=PAGE), default_timeout=60)
+    at.session_state["project"] = a.slug
+    at.run()
+    at.file_uploader[0].upload("a.mp4", synth_video(dirs, 6.0).read_bytes(), "video/mp4")
+    at.run()
+    no_traceback(at)
+    assert any("Added a.mp4" in s.value for s in at.success) and len(a.videos()) == 1
+    for slug in (b.slug, a.slug):  # to the other project and back: an empty box each time
+        at.sidebar.selectbox(key="project_picker").select(slug)
+        at.run()
+        no_traceback(at)
+        assert at.session_state["project"] == slug
+        [box] = at.file_uploader
+        assert slug in str(box.key) and box.value is None
+    assert len(a.videos()) == 1 and b.videos() == []  # nothing uploaded twice, nothing into B
+
+
+def test_a_live_action_project_is_led_to_the_people_page_after_an_upload(dirs):
+    """Issue 15, point 8: live action is not a second-class path (it needs no sampling)."""
+    p = colour_project("Live")
+    p.set_setting("kind", "people")
+    at = run(p.slug)
+    at.file_uploader[0].upload("clip.mp4", synth_video(dirs, 6.0).read_bytes(), "video/mp4")
+    at.run()
+    no_traceback(at)
+    assert [s.value for s in at.success] == ["Added clip.mp4. Next: find the people in it on the People page."]
+    assert "Next: find the people on the People page" in [i.value for i in at.info]  # (a link under app.py)

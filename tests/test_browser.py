@@ -4,10 +4,12 @@ Starts ``streamlit run app.py`` on a free port with temporary SCREENTIME_DATA / 
 first request is a bookmark of the Train page (it must open there, not on the default page); it looks at the
 demo project (and saves the screenshots of docs/screenshots/, the Start page's too), ticks two characters on
 one Suggested frame (nothing may move under the mouse) and, from a stale second tab, a tick that must not
-erase the first tab's. Then it does what a newcomer does: creates a project, uploads a generated 24-second
-video with two characters, samples it (real VGG16) in the background while visiting another page, cancels a
-second sampling, adds the characters, ticks frames with the mouse and the keyboard (three quick presses that
-must all land), trains, and finds the screen-time chart with the right names on the Results page.
+erase the first tab's. Then it does what a newcomer does, in a new session on the default page: creates a
+project (the box opens at the first click, says why an empty name is refused, and closes once the project is
+made), uploads a generated 24-second video with two characters, samples it (real VGG16) in the background
+while visiting another page, cancels a second sampling, adds the characters, ticks frames with the mouse and
+the keyboard (three quick presses that must all land), trains, and finds the screen-time chart with the right
+names on the Results page.
 
 Skipped when Chromium, chromedriver or Selenium are missing. Takes about two minutes on 2 cores.
 """
@@ -221,16 +223,16 @@ def tick(d, index: int, name: str) -> None:
     """Click one character's pill on the index-th frame card. The sidebar's job progress reruns parts of the
     page, so an element found may be replaced before it is read or clicked: look it up again then (a click that
     raised did not happen, so trying again never ticks twice)."""
-    for attempt in range(10):
+    end = time.time() + 30
+    while True:
         try:
             group = frame_pills(d)[index]
             [btn] = [b for b in group.find_elements(By.TAG_NAME, "button") if b.text.strip() == name]
             btn.click()
             break
-        except StaleElementReferenceException:
-            if attempt == 9:
-                raise
-            time.sleep(0.3)
+        except (StaleElementReferenceException, IndexError, ValueError):  # replaced, or not drawn yet
+            assert time.time() < end, f"no pill {name!r} on frame {index}"
+            time.sleep(0.25)
     settle(d)
 
 
@@ -350,13 +352,27 @@ def stale_tab_keeps_the_other_tabs_tick(d, url: str, demo: Project) -> None:
     d.switch_to.window(tab_a)
 
 
+def new_project_box(d) -> list:
+    return [e for e in d.find_elements(By.CSS_SELECTOR, 'input[aria-label="Name of the new project"]')
+            if e.is_displayed()]
+
+
 def own_video(d, server) -> None:
+    d.get(server["url"])  # a newcomer arrives: a new session, on the default page
+    wait_for(d, lambda d: d.find_element(By.TAG_NAME, "h1").text.startswith("Start"), 60, "the Start page")
+    settle(d)
+    # Issue 15, point 9: the first click on New project, on the first page of a session, opened nothing
     click_button(d, "New project")
-    box = d.find_element(By.CSS_SELECTOR, 'input[aria-label="Name of the new project"]')
-    box.send_keys("My cartoon")
+    wait_for(d, lambda d: new_project_box(d), 10, "the New project box at the first click")
+    click_button(d, "Create project")  # no name: said below the button
+    wait_text(d, "needs a name", 20)
+    if not new_project_box(d):
+        click_button(d, "New project")
+    new_project_box(d)[0].send_keys("My cartoon")
     click_button(d, "Create project")
     wait_text(d, "Created the project My cartoon")
     wait_text(d, "This project has no video yet")
+    assert not new_project_box(d)  # the box closed itself
     video = make_video(server["tmp"] / "cartoon.mp4", {k: v for k, v in SCHEDULE.items()}, 24.0, fps=10.0)
     d.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(video))
     wait_text(d, "Added cartoon.mp4", 60)
@@ -372,6 +388,7 @@ def own_video(d, server) -> None:
     wait_text(d, "How well the model does", 30)
     text = body(d)
     assert "Finds Red in" in text and "Finds Blue in" in text
+    settle(d)  # the sidebar's last progress bar goes when the page's run ends
     shot(d, "train_own")
 
     go(d, "Results")

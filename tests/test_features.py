@@ -136,6 +136,30 @@ def test_vgg16_is_built_once_per_process_for_each_spec_and_weights(monkeypatch: 
     assert len(built) == 2
 
 
+
+def test_vgg16_built_with_auto_weights_is_also_the_one_of_the_weights_it_chose(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline, ``auto`` builds HED; a project's second video asks for ``hed-bsds500`` by name (the key of
+    its first video's features) and must get that network, not a second build (80 s on busy cores)."""
+    import core.backbone
+    import core.features
+    from core.backbone import HED
+    from core.features import VGG16Factory
+
+    built: list[object] = []
+
+    class Counting:
+        def __init__(self, spec: FeatureSpec, weights: object) -> None:
+            built.append(weights)
+            self.weights = HED  # what auto chose here
+
+    monkeypatch.setattr(core.backbone, "VGG16Backbone", Counting)
+    monkeypatch.setattr(core.features, "resolve_weights", lambda w: "auto" if w in (None, "auto") else HED)
+    factory = VGG16Factory()
+    first = factory(FeatureSpec(), None)
+    assert factory(FeatureSpec(), HED) is first and built == [None]
+
+
 def test_cancel_pressed_while_the_network_loads_stops_before_any_frame_is_embedded(
         tmp_path: Path, two_video: Path) -> None:
     """The dashboard's Cancel takes effect at the next progress step: the first one comes as soon as the network
