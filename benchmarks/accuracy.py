@@ -768,8 +768,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--img", default=str(ROOT / "docs" / "img"))
     ap.add_argument("--no-plots", action="store_true")
-    ap.add_argument("--kind", default="linear", choices=("linear", "dense", "auto"),
-                    help="classifier kind (default linear: auto costs ~30x more per fit and was no better here)")
+    ap.add_argument("--kind", default=None, choices=("linear", "dense", "auto"),
+                    help="classifier kind (default: the product's, core.config.CLASSIFIER_KIND)")
     ap.add_argument("--no-classic", action="store_true",
                     help="skip the all-491-seconds tables (the secondary view: accuracy.md)")
     ap.add_argument("--no-protocols", action="store_true",
@@ -787,7 +787,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     X = fs.features[idx]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    pipe = Pipeline({"kind": a.kind})
+    from core import config
+
+    pipe = Pipeline({"kind": a.kind or config.CLASSIFIER_KIND})
     if not a.no_protocols:
         synth, _, synth_key = synthetic_data(Path(a.cache) / "synth-hard", weights=a.weights)
         rows = protocols(pipe, X, Y, times, names, synth, range(a.seeds), a.strategies)
@@ -806,7 +808,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rows = run(pipe, X, Y, times, names, a.budgets, range(a.seeds), a.strategies)
         summ = summary(rows, names)
         meta = {"video": str(VIDEO), "truth": str(TRUTH.relative_to(ROOT)), "backbone": fs.backbone,
-                "kind": a.kind, "seeds": a.seeds, "budgets": a.budgets,
+                "kind": pipe.classifier["kind"], "seeds": a.seeds, "budgets": a.budgets,
                 "evaluated_on": "all truth seconds 0..490, labelled ones included, after thresholds and smoothing"}
         (out / "accuracy.json").write_text(json.dumps({"meta": meta, "summary": summ, "runs": rows}, indent=1,
                                                       default=str).replace("NaN", "null"))
