@@ -715,18 +715,19 @@ def candidates() -> dict[str, tuple[str, Candidate]]:
 
     lin = {"kind": "linear"}
     return {
-        "linear (new default)": ("hed", Candidate(lin)),
+        "linear (the default)": ("hed", Candidate(lin)),
         "auto: dense or linear by CV (old default)": ("hed", Candidate({"kind": "auto"})),
         "dense": ("hed", Candidate({"kind": "dense"})),
         "linear C=0.01": ("hed", Candidate({**lin, "C": 0.01})),
         "linear C=1": ("hed", Candidate({**lin, "C": 1.0})),
         "linear, thresholds by CV": ("hed", Candidate({**lin, "threshold": "cv"})),
+        "linear, HMM 5 s (old default)": ("hed", Candidate(lin, settings=Smoothing(0, 0, 5.0))),
         "linear, no HMM": ("hed", Candidate(lin, settings=Smoothing(0, 0, 0))),
-        "linear, HMM 2.5 s": ("hed", Candidate(lin, settings=Smoothing(0, 0, 2.5))),
         "linear, self-training at 0.9": ("hed", Candidate(lin, self_train=0.9)),
         "linear, per-video standardisation": ("hed", Candidate(lin, per_video=True)),
         "linear + colour statistics": ("hed+colour", Candidate(lin)),
         "EfficientNet-Lite0, linear": ("effl0", Candidate(lin)),
+        "EfficientNet-Lite0, linear, HMM 5 s": ("effl0", Candidate(lin, settings=Smoothing(0, 0, 5.0))),
         "EfficientNet-Lite0, linear, no HMM": ("effl0", Candidate(lin, settings=Smoothing(0, 0, 0))),
         "EfficientNet-Lite0, auto": ("effl0", Candidate({"kind": "auto"})),
         "EfficientNet-Lite0 + colour, linear": ("effl0+colour", Candidate(lin)),

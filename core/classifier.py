@@ -1,7 +1,7 @@
 """The character classifier: one yes/no output per character over frame features.
 
-Two kinds of model; with ``kind="auto"`` (the product's, :data:`core.config.CLASSIFIER_KIND`) both are trained
-on the same features and the one that validates better is kept:
+Two kinds of model; the product trains ``linear`` (:data:`core.config.CLASSIFIER_KIND`), and ``kind="auto"``
+trains both on the same features and keeps the one that validates better:
 
 * ``dense``: the tutorial's recipe, a hidden dense layer with dropout, trained with per-character class
   weights (a sigmoid per character instead of the tutorial's exclusive softmax), in NumPy;
@@ -195,13 +195,13 @@ class ScreenTimeClassifier:
     ('linear', 0.93)
     >>> clf.predict_proba(X_new).shape                                     # doctest: +SKIP
     (600, 2)
-    >>> ScreenTimeClassifier(kind="linear", threshold="cv")    # the settings that differ from the defaults
-    ScreenTimeClassifier(kind='linear', threshold='cv')
+    >>> ScreenTimeClassifier(kind="dense", threshold="cv")     # the settings that differ from the defaults
+    ScreenTimeClassifier(kind='dense', threshold='cv')
 
     Settings (keyword-only; the defaults are the product's; checked by :meth:`fit`, not here):
 
     kind : ``"auto"``, ``"dense"`` or ``"linear"``
-        Default :data:`core.config.CLASSIFIER_KIND` (``auto``, and the measurement behind it). ``auto``
+        Default :data:`core.config.CLASSIFIER_KIND` (``linear``, and the measurement that chose it). ``auto``
         cross-validates both and keeps the one with the higher macro F1 (``dense`` on a tie); without
         cross-validation (fewer than 2 folds, see ``n_folds``) it takes ``linear``.
     hidden : int
