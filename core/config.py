@@ -32,7 +32,7 @@ THRESHOLD: float = 0.5
 #: better). On the protocols of issue 11 (scored on unlabelled seconds only) ``auto`` was within the spread
 #: over seeds of ``linear`` (seed 0, random labels, macro F1 0.384 / 0.555 / 0.824 against 0.363 / 0.519 /
 #: 0.831 at 25 / 50 / 100 labels on the film, equal cross-part at 100, synthetic minimum 0.497 against 0.489),
-#: and costs 7-25x more to train: 300 labels took 6.5-9.4 s against 0.34-1.2 s on the 2 shared cores, and
+#: and costs 5-26x more to train: 300 labels took 6.5-9.4 s against 0.34-1.2 s on the 2 shared cores, and
 #: 72-211 s when they were loaded 10-11 deep, past the 60 s budget. The outside checks of issue 11 found a
 #: bare logistic regression better on another episode (0.60 against 0.495). A choice for cost and for the
 #: other episode, not a measured gain on these protocols (``docs/accuracy.md``, "Choices";
