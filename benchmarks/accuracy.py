@@ -759,6 +759,39 @@ def run_candidates(cache: Path, weights: str, seeds: Sequence[int], strategies: 
     return out, skipped
 
 
+def cross_part_diagnosis(cache: Path, weights: str) -> str:
+    """Logistic regression (C = 0.1, balanced, no smoothing) trained on *every* second of one part and scored on
+    the other, against 100 random seconds of part A scored on the rest of A: whether more labels or other
+    features would carry across parts (``--diagnose``)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from core.validation import scores
+
+    times, names, Y = load_truth()
+    data = candidate_features(cache, weights, times)
+    a = times < SPLIT_S
+    ia, ib = np.flatnonzero(a), np.flatnonzero(~a)
+    some_a = np.random.default_rng(0).choice(ia, 100, replace=False)
+    cases = (("all of A", ia, "all of B", ib), ("all of B", ib, "all of A", ia),
+             ("100 random s of A", some_a, "the rest of A", np.setdiff1d(ia, some_a)))
+    films = {"HED-VGG16 block4+5 (the product's)": data["hed"][0],
+             "HED block4_conv3 only": data["hed"][0][:, :1024], "HED block5_conv3 only": data["hed"][0][:, 1024:],
+             "colour statistics only": data["hed+colour"][0][:, -54:]}
+    if "effl0" in data:
+        films["EfficientNet-Lite0"] = data["effl0"][0]
+    lines = ["| features | train on | score on | macro F1 | " + " | ".join(names) + " |",
+             "|---" * (4 + len(names)) + "|"]
+    for fname, F in films.items():
+        for train_name, tr, test_name, te in cases:
+            mu, sd = F[tr].mean(axis=0), F[tr].std(axis=0) + 1e-6
+            Z = (F - mu) / sd
+            f1 = [scores(n, Y[te, j] == 1, LogisticRegression(C=0.1, class_weight="balanced", max_iter=3000)
+                         .fit(Z[tr], Y[tr, j]).predict(Z[te]) == 1).f1 for j, n in enumerate(names)]
+            lines.append(f"| {fname} | {train_name} | {test_name} | {np.mean(f1):.3f} | "
+                         + " | ".join(f"{v:.3f}" for v in f1) + " |")
+    return "\n".join(lines + [""])
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
@@ -776,6 +809,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--no-protocols", action="store_true",
                     help="skip the protocols of issue 11 (protocols.md: unlabelled seconds, cross-part, synthetic)")
     ap.add_argument("--ablations", action="store_true", help="also write the comparison tables (ablations.md)")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="also write diagnosis.md: every second of one part labelled, scored on the other")
     ap.add_argument("--candidates", nargs="*", default=None, metavar="NAME",
                     help="also compare the candidates of issue 11 on every protocol (candidates.md; random labels, "
                          "and suggested ones too when --strategies says so); names: only those")
@@ -817,6 +852,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         (out / "accuracy.md").write_text(f"Backbone: `{fs.backbone}`; evaluated on {meta['evaluated_on']}.\n\n{md}")
         if not a.no_plots:
             plot(summ, names, Path(a.img) / "f1_vs_labels.png")
+        print(md)
+    if a.diagnose:
+        md = cross_part_diagnosis(Path(a.cache), a.weights)
+        (out / "diagnosis.md").write_text(md)
         print(md)
     if a.candidates is not None:
         t0 = time.perf_counter()
