@@ -29,14 +29,13 @@ THRESHOLD: float = 0.5
 
 #: The classifier the product trains (``ScreenTimeClassifier(kind=...)``, ``python -m core train --kind``):
 #: logistic regression per character (was ``auto``: the dense net or the linear model, whichever validates
-#: better). On the protocols of issue 11 (scored on unlabelled seconds only) ``auto`` was within the spread
-#: over seeds of ``linear`` (seed 0, random labels, macro F1 0.384 / 0.555 / 0.824 against 0.363 / 0.519 /
-#: 0.831 at 25 / 50 / 100 labels on the film, equal cross-part at 100, synthetic minimum 0.497 against 0.489),
-#: and costs 5-26x more to train: 300 labels took 6.5-9.4 s against 0.34-1.2 s on the 2 shared cores, and
-#: 72-211 s when they were loaded 10-11 deep, past the 60 s budget. The outside checks of issue 11 found a
-#: bare logistic regression better on another episode (0.60 against 0.495). A choice for cost and for the
-#: other episode, not a measured gain on these protocols (``docs/accuracy.md``, "Choices";
-#: ``docs/benchmarks.md``, "Training").
+#: better). On the protocols of issue 11 (scored on unlabelled seconds only; 3 seeds, random labels) ``auto``
+#: was ahead at 25-50 labels (0.374 against 0.349 on the film at 25, 0.255 against 0.211 cross-part at 50) and
+#: behind at 100 on the film (0.807 against 0.832, the budget of a target), equal cross-part at 100 and on the
+#: synthetic suite; it costs 5-26x more to train: 300 labels took 6.5-9.4 s against 0.34-1.2 s on the 2 shared
+#: cores, and 72-211 s when they were loaded 10-11 deep, past the 60 s budget. The outside checks of issue 11
+#: found a bare logistic regression better on another episode (0.60 against 0.495). Not a clear win either
+#: way (``docs/accuracy.md``, "Choices"; ``docs/benchmarks.md``, "Training").
 CLASSIFIER_KIND: str = "linear"
 
 #: Smoothing: gaps shorter than this many seconds inside an appearance are bridged. Off (0) by default: on
