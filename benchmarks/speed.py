@@ -8,13 +8,17 @@ Measured in one run, each figure the median of ``--runs`` repetitions:
 3. the same again with the cache warm;
 4. the tutorial's way: write every sampled frame as an image file, read each back, resize it, predict; run
    as a program of its own and timed like ``predict`` (importing TensorFlow and building the network included);
-5. peak memory of the first-run ``predict`` (with its decoding process).
+5. peak memory of the first-run ``predict`` (with its decoding process);
+6. ``--training``: training on 300 labelled seconds of the film (``ScreenTimeClassifier.fit`` with the
+   product's defaults, cross-validation included, and with the old ``kind="auto"``), on the film's real
+   features (extracted first if they are not cached, untimed) and its truth (``benchmarks/bbb_truth.csv``).
 
 The model used by ``predict`` is a linear model fitted to random features of the right size: prediction
 costs the same whatever its weights, and making a real one would need the film's features first.
 
     python benchmarks/speed.py                       # the whole film, 3 runs (about 20 minutes on 2 cores)
     python benchmarks/speed.py --seconds 60 --runs 1 # a quick look on the first minute
+    python benchmarks/speed.py --training --runs 3   # training on 300 labels only
 """
 
 from __future__ import annotations
@@ -224,6 +228,28 @@ def tutorial_faithful(video: Path, workdir: Path, weights_from) -> None:
     base.predict(X, verbose=0)
 
 
+def training(runs: int, labels: int = 300) -> dict:
+    """Seconds to train on ``labels`` random labelled seconds of the film: the product default and ``auto``."""
+    from core import ScreenTimeClassifier, extract_features
+    from core.labels import read_labels_csv
+
+    truth = read_labels_csv(ROOT / "benchmarks" / "bbb_truth.csv")
+    fs = extract_features(FILM, 1.0, weights="hed")
+    pick = np.sort(np.random.default_rng(0).choice(len(truth.times), labels, replace=False))
+    X, Y, T = fs.features[np.rint(truth.times[pick]).astype(int)], truth.values[pick], truth.times[pick]
+    out: dict = {"labels": labels, "backbone": fs.backbone, "features": int(X.shape[1]), "cpu_count": os.cpu_count(),
+                 "default_kind": ScreenTimeClassifier().kind}
+    for name, params in (("default", {}), ("auto", {"kind": "auto"})):
+        secs = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            ScreenTimeClassifier(**params).fit(X, Y, T, list(truth.names))
+            secs.append(time.perf_counter() - t)
+        out[f"train_{name}_s"] = statistics.median(secs)
+        out[f"all_{name}"] = secs
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--video", type=Path, default=FILM)
@@ -233,7 +259,14 @@ def main() -> None:
     ap.add_argument("--faithful-tutorial", action="store_true",
                     help="measure only the tutorial's own code path (matplotlib + scikit-image; "
                          "pip install -r benchmarks/requirements.txt)")
+    ap.add_argument("--training", action="store_true", help="measure only training on 300 labels (6.)")
     args = ap.parse_args()
+    if args.training:
+        fig = training(args.runs)
+        print(json.dumps(fig, indent=1))
+        if args.json:
+            args.json.write_text(json.dumps(fig, indent=1))
+        return
 
     from core.backbone import VGG16Backbone
 

@@ -1,6 +1,7 @@
 """The character classifier: one yes/no output per character over frame features.
 
-Two candidates are trained on the same features and the one that validates better is kept:
+Two kinds of model; the product trains ``linear`` (:data:`core.config.CLASSIFIER_KIND`), and ``kind="auto"``
+trains both on the same features and keeps the one that validates better:
 
 * ``dense``: the tutorial's recipe, a hidden dense layer with dropout, trained with per-character class
   weights (a sigmoid per character instead of the tutorial's exclusive softmax), in NumPy;
@@ -194,13 +195,14 @@ class ScreenTimeClassifier:
     ('linear', 0.93)
     >>> clf.predict_proba(X_new).shape                                     # doctest: +SKIP
     (600, 2)
-    >>> ScreenTimeClassifier(kind="linear", threshold="cv")
-    ScreenTimeClassifier(kind='linear', threshold='cv')
+    >>> ScreenTimeClassifier(kind="dense", threshold="cv")     # the settings that differ from the defaults
+    ScreenTimeClassifier(kind='dense', threshold='cv')
 
     Settings (keyword-only; the defaults are the product's; checked by :meth:`fit`, not here):
 
     kind : ``"auto"``, ``"dense"`` or ``"linear"``
-        ``auto`` cross-validates both and keeps the one with the higher macro F1 (``dense`` on a tie); without
+        Default :data:`core.config.CLASSIFIER_KIND` (``linear``, and the measurement that chose it). ``auto``
+        cross-validates both and keeps the one with the higher macro F1 (``dense`` on a tie); without
         cross-validation (fewer than 2 folds, see ``n_folds``) it takes ``linear``.
     hidden : int
         Units of the dense model's hidden layer.
@@ -269,10 +271,10 @@ class ScreenTimeClassifier:
     n_features_in_: int
     model_: _Fitted
 
-    def __init__(self, *, kind: str = "auto", hidden: int = 256, dropout: float = 0.5, input_dropout: float = 0.2,
-                 epochs: int = 60, min_steps: int = MIN_STEPS, batch_size: int = 32, learning_rate: float = 1e-3,
-                 l2: float = 1e-3, C: float = 0.1, n_folds: int = config.CV_FOLDS, block_s: float = 10.0,
-                 random_state: int = 0, threshold: Threshold = config.THRESHOLD) -> None:
+    def __init__(self, *, kind: str = config.CLASSIFIER_KIND, hidden: int = 256, dropout: float = 0.5,
+                 input_dropout: float = 0.2, epochs: int = 60, min_steps: int = MIN_STEPS, batch_size: int = 32,
+                 learning_rate: float = 1e-3, l2: float = 1e-3, C: float = 0.1, n_folds: int = config.CV_FOLDS,
+                 block_s: float = 10.0, random_state: int = 0, threshold: Threshold = config.THRESHOLD) -> None:
         self.kind = kind
         self.hidden = hidden
         self.dropout = dropout

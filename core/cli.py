@@ -239,8 +239,9 @@ def _add_smoothing(p: argparse.ArgumentParser) -> None:
 def _add_model_choice(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", choices=["auto", "imagenet", "hed"], default=None,
                    help="VGG16 weights: ImageNet when available, else the HED backbone (default: auto)")
-    p.add_argument("--kind", choices=["auto", "dense", "linear"], default="auto",
-                   help="classifier; auto keeps whichever validates better (default: auto)")
+    p.add_argument("--kind", choices=["auto", "dense", "linear"], default=config.CLASSIFIER_KIND,
+                   help="classifier; auto keeps whichever of dense and linear validates better "
+                        f"(default: {config.CLASSIFIER_KIND})")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -116,8 +116,8 @@ def training_matrix(pairs: Sequence[tuple[FeatureSet, LabelSet]], names: Sequenc
 
 
 def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optional[PathLike] = None,
-                kind: str = "auto", spec: FeatureSpec = FeatureSpec(), progress: Optional[ProgressCallback] = None
-                ) -> TrainResult:
+                kind: str = config.CLASSIFIER_KIND, spec: FeatureSpec = FeatureSpec(),
+                progress: Optional[ProgressCallback] = None) -> TrainResult:
     """Train on labelled moments of one or more videos whose features are already extracted.
 
     The model records the feature spec of those features (read from their backbone key), so that
@@ -147,7 +147,7 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
 
 
 def train(video: PathLike, labels: LabelSet | PathLike, model_dir: Optional[PathLike],
-          every: float = config.EVERY_S, weights: Optional[str] = None, kind: str = "auto",
+          every: float = config.EVERY_S, weights: Optional[str] = None, kind: str = config.CLASSIFIER_KIND,
           spec: FeatureSpec = FeatureSpec(), cache: Optional[FeatureCache] = None,
           progress: Optional[ProgressCallback] = None) -> TrainResult:
     """Extract (or reuse) the features of ``video`` and train on its labelled moments.
@@ -213,7 +213,7 @@ def predict(video: PathLike, model_dir: PathLike, out_dir: Optional[PathLike] = 
 
 
 def analyze(video: PathLike, labels: LabelSet | PathLike, out_dir: PathLike, every: float = config.EVERY_S,
-            weights: Optional[str] = None, smoothing: Smoothing = Smoothing(), kind: str = "auto",
+            weights: Optional[str] = None, smoothing: Smoothing = Smoothing(), kind: str = config.CLASSIFIER_KIND,
             cache: Optional[FeatureCache] = None, progress: Optional[ProgressCallback] = None) -> PredictResult:
     """Train on the labelled moments of ``video`` and predict the whole of it; the model goes to
     ``out_dir/model``."""

@@ -139,8 +139,8 @@ def test_set_params_changes_a_setting_and_refuses_an_unknown_one() -> None:
 def test_settings_are_keyword_only() -> None:
     with pytest.raises(TypeError):
         ScreenTimeClassifier("linear")  # type: ignore[call-arg]
-    assert repr(ScreenTimeClassifier(kind="linear", threshold="cv")) == \
-        "ScreenTimeClassifier(kind='linear', threshold='cv')"
+    assert repr(ScreenTimeClassifier(kind="dense", threshold="cv")) == \
+        "ScreenTimeClassifier(kind='dense', threshold='cv')"
 
 
 def test_init_only_stores_the_settings() -> None:
@@ -233,7 +233,8 @@ def test_a_model_saved_before_the_newer_settings_loads_with_their_defaults(tmp_p
                       "block_s": 10.0, "random_state": 0}  # the settings of format 1's first models
     (tmp_path / "model.json").write_text(json.dumps(meta))
     back, _ = ScreenTimeClassifier.load(tmp_path)
-    assert back.get_params() == ScreenTimeClassifier().get_params()
+    # the stored settings are kept (kind "auto" was the default then), the newer ones take their defaults
+    assert back.get_params() == {**ScreenTimeClassifier().get_params(), "kind": "auto"}
     np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
     assert back.oof_proba_ is None and back.n_features_in_ == 20
 
