@@ -87,6 +87,18 @@ MAX_VIDEO_BYTES: int = 8 * 1024**3
 BATCH_THREADS_PER_TASK: int = 2
 
 
+#: Spot check (``core/spotcheck.py``): moments in a check by default. 60 answers give a screen-time interval of
+#: about +-6 % of the video for a character the model gets 90 % right (the simulation in tests/test_spotcheck.py;
+#: on Big Buck Bunny, benchmarks/spotcheck.py: intervals 22-62 s wide that held the truth 94-99 % of the times),
+#: and take a person 3-5 minutes.
+SPOT_CHECK_MOMENTS: int = 60
+#: Spot check: answers per character before an interval is shown (below 20 a 95 % interval spans most of the video).
+SPOT_CHECK_MIN_ANSWERS: int = 20
+#: Train page (``core/verdict.py``): labelled frames with a character, and without, before its scores are called
+#: sure. With 20, a recall measured at 0.85 (17 of 20 found) has the 95 % Wilson interval 0.64-0.95 (with 5:
+#: 0.38-0.96 at 4 of 5).
+SURE_LABELS_EACH: int = 20
+
 def cache_dir() -> Path:
     """Folder for cached features: ``$SCREENTIME_CACHE``, else ``~/.cache/screentime`` (XDG aware)."""
     env = os.environ.get("SCREENTIME_CACHE")

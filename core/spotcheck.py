@@ -53,6 +53,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from . import config
 from .atomic import json_text, write_text
 from .errors import LabelError
 from .names import csv_text, csv_text_back
@@ -60,11 +61,9 @@ from .timeline import Timeline, mmss
 
 PathLike = os.PathLike[str] | str
 
-#: Moments in a check by default: 60 answers give a screen-time interval of about +-6 % of the video for a
-#: character the model gets 90 % right (the simulation in tests/test_spotcheck.py), and take a person 3-5 min.
-DEFAULT_N = 60
-#: Answers per character before an interval is shown: below 20 a 95 % interval spans most of the video.
-MIN_CHECKED = 20
+#: Moments in a check by default, and answers per character before an interval is shown (core/config.py says why).
+DEFAULT_N = config.SPOT_CHECK_MOMENTS
+MIN_CHECKED = config.SPOT_CHECK_MIN_ANSWERS
 #: Confidence of the intervals.
 LEVEL = 0.95
 #: Monte Carlo draws behind each interval (seeded: the same answers always give the same interval). At 20 000

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from . import config
 from .validation import Scores
 
-#: Labelled frames with a character, and without, before its scores are called sure: with 20, a recall
-#: measured at 0.85 (17 of 20 found) has the 95 % Wilson interval 0.64-0.95 (with 5: 0.38-0.96 at 4 of 5).
-SURE_EACH = 20
+#: Labelled frames with a character, and without, before its scores are called sure (core/config.py says why).
+SURE_EACH = config.SURE_LABELS_EACH
 #: F1 at or above which a character is "good", and "fair" (below: "weak").
 GOOD_F1, FAIR_F1 = 0.85, 0.65
 #: A change of F1 smaller than this between two trainings is "about the same" (about one frame in 20).

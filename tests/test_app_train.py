@@ -150,7 +150,7 @@ def test_the_page_says_how_many_more_and_compares_with_the_model_before(dirs):
     at = run(p.slug)
     assert not at.exception
     text = " ".join(x.value for x in at.markdown)
-    assert sum(w in text for w in ("better than before", "worse than before", "about the same")) == 2  # Red, Blue
+    assert sum(text.count(w) for w in ("better than before", "worse than before", "about the same")) == 2  # Red, Blue
     assert any("Compared with the model trained before it" in c.value for c in at.caption)
 
 
