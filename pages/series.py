@@ -17,7 +17,7 @@ from core.project import ModelRecord, Project, Video
 from core.report import smoothing_summary
 from core.summary import totals
 from pages import charts, common
-from pages.common import CHARACTERS, PEOPLE
+from pages.common import PEOPLE
 
 
 @st.cache_resource
@@ -170,19 +170,12 @@ def series_ui() -> None:
         videos = p.videos()
         people = common.people_results(p, videos)
         if m is None and not people:
-            st.info("No results yet. For a cartoon: label a few frames and train a model. For live action: find "
-                    "the people on the People page.", icon=":material/info:")
-            common.next_step("Train a model on the Train page", "Train")
-            common.next_step("Find the people on the People page", "People", icon=":material/face:")
+            common.no_results_yet()
             return
         if not videos:
             common.no_project_videos(p)
             return
-        sources = ([CHARACTERS] if m is not None else []) + ([PEOPLE] if people else [])
-        source = sources[0]
-        if len(sources) > 1:
-            source = st.segmented_control("Results of", sources, default=sources[0], key="series_source") \
-                or sources[0]
+        source = common.results_source(m is not None, bool(people), key="series_source")
         if source == PEOPLE:
             people_series(p, videos, people)
         else:
