@@ -122,6 +122,28 @@ TRACK_LINK_DISTANCE_STILL: float = 0.7
 #: Sampled steps a track may jump: 2 lets it bridge one moment where the detector missed the face.
 TRACK_MAX_STEPS: int = 2
 
+#: Which faces are embedded (core/faces/select.py): a face follows the face of its track at the moment before
+#: without an embedding of its own when their boxes overlap by at least this...
+EMBED_FOLLOW_IOU: float = 0.5
+
+#: ...no other face of either moment overlaps either box by more than this (two faces close together)...
+EMBED_CROWD_IOU: float = 0.1
+
+#: ...and their chips' 16x16 grey thumbnails correlate at least this much (:func:`~.select.chip_cue`).
+EMBED_CUE_MIN: float = 0.6
+
+#: A track is embedded again when a face's quality is this many times the best embedded one's, up to this many
+#: embeddings...
+EMBED_BETTER: float = 1.5
+EMBED_PER_TRACK: int = 3
+
+#: ...and every this many sampled moments whatever (the embedding checks the link).
+EMBED_RECHECK: int = 5
+
+#: Processes that embed faces beside the one that decodes and detects (:mod:`~core.faces.workers`); 0 embeds in
+#: the main process.
+EMBED_PROCESSES: int = 1
+
 #: Tracks grouped in one average-linkage pass at most; more are grouped in blocks of this many (in time
 #: order) and the blocks' groups grouped again by their mean embeddings, so memory stays bounded (a block's
 #: distance matrix: 4 000^2 x 8 bytes = 128 MB). Measured in docs/benchmarks-faces.md.
