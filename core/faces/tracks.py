@@ -116,14 +116,21 @@ class Tracks:
         return np.flatnonzero(self.track == t)
 
 
+def near(a: np.ndarray | tuple[int, int, int, int], b: np.ndarray | tuple[int, int, int, int], steps: int,
+         max_shift: float = config.TRACK_MAX_SHIFT) -> bool:
+    """Whether box ``b`` may be the face of box ``a`` ``steps`` sampled moments later: the centre moved at most
+    ``max_shift`` face heights a step and the height changed at most :data:`~.config.TRACK_MAX_SCALE` times."""
+    ha, hb = float(a[3] - a[1]), float(b[3] - b[1])
+    if max(ha, hb) > config.TRACK_MAX_SCALE * min(ha, hb):
+        return False
+    shift = np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2)
+    return bool(shift <= max_shift * max(ha, hb) * steps)
+
+
 def _linkable(faces: FaceSet, a: int, b: int, steps: int) -> Optional[float]:
     """The cost of linking face ``a`` to the later face ``b`` ``steps`` sampled moments on, or None."""
     ba, bb = faces.boxes[a].astype(np.float64), faces.boxes[b].astype(np.float64)
-    ha, hb = ba[3] - ba[1], bb[3] - bb[1]
-    if max(ha, hb) > config.TRACK_MAX_SCALE * min(ha, hb):
-        return None
-    shift = np.hypot((ba[0] + ba[2] - bb[0] - bb[2]) / 2, (ba[1] + ba[3] - bb[1] - bb[3]) / 2)
-    if shift > config.TRACK_MAX_SHIFT * max(ha, hb) * steps:
+    if not near(ba, bb, steps):
         return None
     d = float(np.linalg.norm(faces.embeddings[a].astype(np.float64) - faces.embeddings[b]))
     both_sharp = min(faces.sharpness[a], faces.sharpness[b]) >= config.BLUR_SHARPNESS

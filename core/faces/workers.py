@@ -6,14 +6,21 @@ dlib's ResNet holds Python's GIL, so a thread cannot run it beside detection; a 
 (:meth:`~ChipEmbedder.results`). With ``processes=0`` it embeds in the calling process, one batch at a time.
 
 Leaving the ``with`` block always stops the processes: after an error, a cancelled run or Ctrl-C (the workers
-ignore SIGINT, so the main process decides; the batch a worker is busy with finishes, the rest are dropped).
-At most :data:`MAX_PENDING` batches per process wait, so memory stays bounded on a film.
+ignore SIGINT, so the main process decides; the batch a worker is busy with finishes, the rest are dropped);
+a worker whose main process was killed ends within a second. At most :data:`MAX_PENDING` batches per process
+wait, so memory stays bounded on a film.
+
+The processes are started with ``spawn`` (safe beside the threads of a dashboard): like every program that uses
+:mod:`multiprocessing`, a script that runs face discovery keeps its work under ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Hashable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -31,12 +38,20 @@ from .errors import FaceError
 MAX_PENDING = 8
 
 
-def _init_worker() -> None:
-    """A worker: Ctrl-C is the main process's business; the model is loaded before the first chip."""
+def _init_worker(parent: int) -> None:
+    """A worker: Ctrl-C is the main process's business; it ends when the main process is gone (even killed);
+    the model is loaded before the first chip."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     from . import models
 
     models.face_encoder()
+
+
+def _end_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 class ChipEmbedder:
@@ -53,7 +68,7 @@ class ChipEmbedder:
     def __enter__(self) -> ChipEmbedder:
         if self.processes > 0:
             self._pool = ProcessPoolExecutor(self.processes, multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker)
+                                             initializer=_init_worker, initargs=(os.getpid(),))
         return self
 
     def __exit__(self, kind: Optional[type[BaseException]], exc: Optional[BaseException],
