@@ -1,6 +1,6 @@
-"""Which faces are embedded (core/faces/select.py): a face that plainly follows its track's face is not, the
-first face of a track, a clearly better face, a face every few moments, and any face that is not plainly the
-same person (two faces close together, a cut, another look, sharp after blurred) are."""
+"""Which faces are embedded (core/faces/select.py): a face that plainly follows its track's face is not; the
+first face of a track, its first sharp face, a clearly better face, a face every few moments, and any face that
+is not plainly the same person (two faces close together, a cut, another look, moved) are."""
 
 from __future__ import annotations
 
@@ -59,7 +59,6 @@ def test_a_clearly_better_face_is_embedded_up_to_a_few_per_track() -> None:
 
 @pytest.mark.parametrize("second, why", [
     ((LEFT, 100.0, FACE_B), "another look in the same place"),
-    ((LEFT, 10.0, FACE_A), "blurred after sharp"),
     (((90, 40, 190, 160), 100.0, FACE_A), "moved: the boxes overlap by 0.33 only"),
 ])
 def test_a_face_that_is_not_plainly_the_same_is_embedded(second: tuple[tuple[int, int, int, int], float, np.ndarray],
@@ -67,6 +66,12 @@ def test_a_face_that_is_not_plainly_the_same_is_embedded(second: tuple[tuple[int
     embedded, anchors = run([[(LEFT, 100.0, FACE_A)], [second]])
     assert embedded == [[True], [True]], why
     assert anchors == [0, 1]
+
+
+def test_the_first_sharp_face_of_a_blurred_chain_is_embedded_a_blurred_one_after_sharp_ones_not() -> None:
+    embedded, anchors = run([[(LEFT, 10.0, FACE_A)], [(LEFT, 100.0, FACE_A)], [(LEFT, 12.0, FACE_A)]])
+    assert [e[0] for e in embedded] == [True, True, False]
+    assert anchors == [0, 1, 1]
 
 
 def test_after_a_cut_the_same_face_in_the_same_place_is_embedded_again() -> None:

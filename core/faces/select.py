@@ -3,12 +3,13 @@
 Faces are followed while the video is read, from cheap evidence only: a face *follows* the face of the
 previous sampled moment (or the one before: a missed moment) in the same shot when their boxes overlap by at
 least :data:`~.config.EMBED_FOLLOW_IOU`, no other face of either moment comes near either box
-(:data:`~.config.EMBED_CROWD_IOU`: two faces close together are never taken on trust), both are sharp or
-both blurred, and their chips look alike (:func:`chip_cue`, a 16x16 grey thumbnail of the aligned chip,
-correlation at least :data:`~.config.EMBED_CUE_MIN`). Such a chain of faces is embedded at its first face,
-again when a face is clearly better (:data:`~.config.EMBED_BETTER` times the quality of the best embedded
-one, up to :data:`~.config.EMBED_PER_TRACK` embeddings) and every :data:`~.config.EMBED_RECHECK` sampled
-moments at the latest, so a long chain is checked with embeddings too. Every other face is embedded.
+(:data:`~.config.EMBED_CROWD_IOU`: two faces close together are never taken on trust) and their chips look
+alike (:func:`chip_cue`, a 16x16 grey thumbnail of the aligned chip, correlation at least
+:data:`~.config.EMBED_CUE_MIN`). Such a chain of faces is embedded at its first face, at its first sharp face
+(a track's identity comes from its sharp faces), again when a face is clearly better
+(:data:`~.config.EMBED_BETTER` times the quality of the best embedded one, up to
+:data:`~.config.EMBED_PER_TRACK` embeddings) and every :data:`~.config.EMBED_RECHECK` sampled moments at the
+latest, so a long chain is checked with embeddings too. Every other face is embedded.
 
 A face that is not embedded takes the embedding of the last embedded face of its chain (its *anchor*), so the
 tracks (:func:`~.tracks.link_tracks`, which still decides who links with whom) and the grouping see the same
@@ -53,7 +54,7 @@ class _Chain:
     sample: int        # that face's sampled moment
     box: tuple[int, int, int, int]
     cue: np.ndarray
-    sharp: bool
+    sharp: bool        # whether one of its embedded faces is sharp
     anchor: int        # its latest embedded face
     embedded: int      # how many of its faces were embedded
     best: float        # the best quality among them
@@ -95,19 +96,20 @@ class EmbedPlan:
         taken: set[int] = set()
         for j in range(n):
             face = first + j
-            c_idx = self._follows(j, overlap, own, sharp[j], cues[j])
+            c_idx = self._follows(j, overlap, own, cues[j])
             chain = self._chains[c_idx] if c_idx is not None and c_idx not in taken else None
             if chain is not None:
                 taken.add(int(c_idx))  # type: ignore[arg-type]
                 better = chain.embedded < config.EMBED_PER_TRACK and q[j] > config.EMBED_BETTER * chain.best
-                embed[j] = better or sample - chain.since >= config.EMBED_RECHECK
+                first_sharp = bool(sharp[j]) and not chain.sharp
+                embed[j] = better or first_sharp or sample - chain.since >= config.EMBED_RECHECK
             if embed[j]:
                 self.anchors.append(face)
                 if chain is None:
                     chain = _Chain(face, sample, boxes[j], cues[j], bool(sharp[j]), face, 1, float(q[j]), sample)
                 else:
                     chain.anchor, chain.embedded, chain.since = face, chain.embedded + 1, sample
-                    chain.best = max(chain.best, float(q[j]))
+                    chain.best, chain.sharp = max(chain.best, float(q[j])), chain.sharp or bool(sharp[j])
             else:
                 assert chain is not None
                 self.anchors.append(chain.anchor)
@@ -117,7 +119,7 @@ class EmbedPlan:
         self._chains = kept + chains
         return embed
 
-    def _follows(self, j: int, overlap: np.ndarray, own: np.ndarray, sharp: bool, cue: np.ndarray) -> int | None:
+    def _follows(self, j: int, overlap: np.ndarray, own: np.ndarray, cue: np.ndarray) -> int | None:
         """The chain face ``j`` follows on cheap evidence alone, or None (then it is embedded)."""
         if overlap.shape[0] == 0:
             return None
@@ -130,6 +132,6 @@ class EmbedPlan:
         if (others_near_face > crowd).any() or (others_near_chain > crowd).any() or (own[j] > crowd).any():
             return None
         c = self._chains[i]
-        if c.sharp != sharp or cue_similarity(c.cue, cue) < config.EMBED_CUE_MIN:
+        if cue_similarity(c.cue, cue) < config.EMBED_CUE_MIN:
             return None
         return i
