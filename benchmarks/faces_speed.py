@@ -39,6 +39,12 @@ def make_720p(src: Path, dst: Path, seconds: float | None) -> Path:
     return cut_clip(src, dst, length_s=seconds or None, size=(1280, 720), crf=18, preset="veryfast")
 
 
+def _cpu_s() -> float:
+    """CPU seconds used so far by this process and its ended children (decoder, embedding processes)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--video", type=Path, default=CLIP, help="source video, scaled to 1280x720 first")
@@ -73,8 +79,8 @@ def main() -> None:
             print(f"video: {a.video.name} as 1280x720{part}; every {a.every:g} s")
         print("| detector | embedding processes | sampled frames | faces (most in a frame) | faces embedded "
               "| people, unsure | seconds | grouping s | frames per second | 2-hour film, projected "
-              "| peak memory MB (main + largest child) | load average before, after |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+              "| CPU s a frame (all processes) | peak memory MB (main + largest child) | load average before, after |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         runs = [(det, p) for det in a.detectors.split(",")
                 for p in ([config.EMBED_PROCESSES] if a.processes is None else
                           [int(x) for x in a.processes.split(",")])]
@@ -88,9 +94,11 @@ def main() -> None:
                 stages[f"{stage}-end"] = time.perf_counter()
 
             load = os.getloadavg()[0]
+            cpu = _cpu_s()
             start = time.perf_counter()
             r = find_people(video, a.every, det, None, PeopleBook(), progress)
             s = time.perf_counter() - start
+            cpu = _cpu_s() - cpu
             n = len(r.faces.times)
             grouping = stages.get("grouping-end", 0.0) - stages.get("grouping-start", 0.0)
             most = max((int((r.faces.face_sample == k).sum()) for k in range(n)), default=0)
@@ -98,7 +106,8 @@ def main() -> None:
                     resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
             print(f"| {r.faces.detector} | {processes} | {n} | {len(r.faces)} ({most}) | "
                   f"{int(r.faces.embedded_mask.sum())} | {len(r.people)}, {len(r.unsure)} | "
-                  f"{s:.1f} | {grouping:.1f} | {n / s:.2f} | {7200 / (n / s) / 60:.1f} min | {peak[0]} + {peak[1]} | "
+                  f"{s:.1f} | {grouping:.1f} | {n / s:.2f} | {7200 / (n / s) / 60:.1f} min | {cpu / n:.3f} | "
+                  f"{peak[0]} + {peak[1]} | "
                   f"{load:.1f}, {os.getloadavg()[0]:.1f} |", flush=True)
 
 

@@ -140,9 +140,10 @@ EMBED_PER_TRACK: int = 3
 #: ...and every this many sampled moments whatever (the embedding checks the link).
 EMBED_RECHECK: int = 5
 
-#: Processes that embed faces beside the one that decodes and detects (:mod:`~core.faces.workers`); 0 embeds in
-#: the main process.
-EMBED_PROCESSES: int = 1
+#: Processes that embed faces beside the one that detects (:mod:`~core.faces.workers`); 0 embeds in the main
+#: process. On the 2 shared cores, 2 minutes of the assembled film (docs/benchmarks-faces.md): 2 processes were
+#: the fastest (with the main process and the decoder, the two cores are never idle while a worker waits).
+EMBED_PROCESSES: int = 2
 
 #: Tracks grouped in one average-linkage pass at most; more are grouped in blocks of this many (in time
 #: order) and the blocks' groups grouped again by their mean embeddings, so memory stays bounded (a block's
