@@ -145,8 +145,9 @@ EMBED_PER_TRACK: int = 3
 EMBED_RECHECK: int = 5
 
 #: Processes that embed faces beside the one that detects (:mod:`~core.faces.workers`); 0 embeds in the main
-#: process. On the 2 shared cores, 2 minutes of the assembled film (docs/benchmarks-faces.md): 2 processes were
-#: the fastest (with the main process and the decoder, the two cores are never idle while a worker waits).
+#: process. 2: with 1, that worker alone embeds (~116 ms a frame on the assembled film) and caps a run at ~8.6
+#: frames a second even on idle cores; with 2, the cap is the work over both cores (11.1 frames a second on the
+#: quiet machine, docs/benchmarks-faces.md). On the busy machine 1 and 2 differed by less than the noise.
 EMBED_PROCESSES: int = 2
 
 #: Tracks grouped in one average-linkage pass at most; more are grouped in blocks of this many (in time
