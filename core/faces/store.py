@@ -27,10 +27,13 @@ from ..progress import ProgressCallback, report
 from ..video import SampleReader, probe_video
 from . import config
 from .detect import DetectorSettings, detect_faces
-from .embed import EMBEDDING_DIM, embed_faces
+from .embed import EMBEDDING_DIM, align_faces
+from .select import EmbedPlan, chip_cue
 from .tracks import SIGNATURE_LENGTH, frame_signature
+from .workers import ChipEmbedder
 
-FORMAT = 2  # 2: each sampled frame's colour signature (shots, for tracks)
+FORMAT = 3  # 2: each sampled frame's colour signature (shots, for tracks); 3: which faces were embedded
+OLD_FORMATS = (2,)  # readable still: every face embedded
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,10 @@ class FaceSet:
     ``face_sample[i]``, in box ``boxes[i]`` = (left, top, right, bottom) full-frame pixels, with detector
     score ``scores[i]``, embedding ``embeddings[i]`` (128-d) and chip sharpness ``sharpness[i]``;
     ``signatures`` (N, 192), when known, are the sampled frames' signatures (:mod:`.tracks` finds the
-    shots). Faces are ordered by moment, then largest first; a face's index is its id. ``key`` names this set
-    (video, sampling, detector, model): the people book keeps its groups per key.
+    shots). ``embedded[i]`` says whether face ``i`` was embedded itself or carries the embedding of the face
+    of its track it followed (:mod:`.select`; None: all embedded). Faces are ordered by moment, then largest
+    first; a face's index is its id. ``key`` names this set (video, sampling, detector, model): the people book
+    keeps its groups per key.
     """
 
     video: Path
@@ -59,6 +64,7 @@ class FaceSet:
     embeddings: np.ndarray
     sharpness: np.ndarray
     signatures: Optional[np.ndarray] = field(default=None, compare=False)
+    embedded: Optional[np.ndarray] = field(default=None, compare=False)
     chips_dir: Optional[Path] = field(default=None, compare=False)
     computed: int = 0
     seconds: float = 0.0
@@ -78,6 +84,8 @@ class FaceSet:
             raise ValueError("faces must be ordered by sampled moment")
         if self.signatures is not None and self.signatures.shape[0] != self.times.shape[0]:
             raise ValueError("signatures need one row per sampled moment")
+        if self.embedded is not None and (self.embedded.shape != (f,) or self.embedded.dtype != np.bool_):
+            raise ValueError(f"embedded must be ({f},) bool")
 
     def __len__(self) -> int:
         return int(self.face_sample.shape[0])
@@ -85,6 +93,12 @@ class FaceSet:
     @property
     def key(self) -> str:
         return f"{self.video_sha256[:20]}/{every_tag(self.every)}/{self.detector}-{self.model}"
+
+    @property
+    def embedded_mask(self) -> np.ndarray:
+        """Which faces were embedded themselves (the others carry the embedding of the face of their track
+        they followed, :mod:`.select`); all of them when not recorded."""
+        return self.embedded if self.embedded is not None else np.ones(len(self), bool)
 
     @property
     def face_times(self) -> np.ndarray:
@@ -104,6 +118,8 @@ def entry_dir(root: Path, sha256: str, every: float, settings: DetectorSettings)
 
 def _load(d: Path, video: Path, sha256: str) -> Optional[FaceSet]:
     entry = read_entry(d, "faces.npz", sha256, FORMAT)
+    for old in OLD_FORMATS:
+        entry = entry or read_entry(d, "faces.npz", sha256, old)
     if entry is None:
         return None
     meta, a = entry
@@ -113,7 +129,7 @@ def _load(d: Path, video: Path, sha256: str) -> Optional[FaceSet]:
                        every=float(meta["every"]), detector=meta["detector"], model=meta["model"], times=a["times"],
                        face_sample=a["face_sample"], boxes=a["boxes"], scores=a["scores"],
                        embeddings=a["embeddings"], sharpness=a["sharpness"], signatures=a["signatures"],
-                       chips_dir=d / "chips")
+                       embedded=a["embedded"].astype(bool) if "embedded" in a else None, chips_dir=d / "chips")
     except (OSError, ValueError, KeyError):
         return None  # unreadable entry: compute again rather than fail
 
@@ -128,8 +144,12 @@ def load_faces(video: Path | str, sha256: str, every: float, settings: DetectorS
 
 def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
                   settings: DetectorSettings = DetectorSettings(), progress: Optional[ProgressCallback] = None,
-                  cache: Optional[FeatureCache] = None) -> FaceSet:
+                  cache: Optional[FeatureCache] = None, processes: Optional[int] = None) -> FaceSet:
     """Detect and embed the faces of every sampled moment of ``video``, or read them from the cache.
+
+    Every face is detected, aligned and kept; the faces a track needs are embedded (:mod:`.select`), in
+    ``processes`` other processes while this one reads and detects (:mod:`.workers`; default
+    :data:`~.config.EMBED_PROCESSES`, 0 embeds here).
 
     Reports ``("faces", done, total)`` per sampled moment; a callback that raises
     :class:`~core.errors.Cancelled` stops the work and leaves no cache entry. Raises
@@ -144,6 +164,7 @@ def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
         report(progress, "faces", 1, 1)
         return found
 
+    processes = config.EMBED_PROCESSES if processes is None else processes
     reader = SampleReader(info.path, every, info)
     total = max(reader.expected_samples(), 1)
     start = time.perf_counter()
@@ -156,23 +177,38 @@ def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
         face_sample: list[int] = []
         boxes: list[tuple[int, int, int, int]] = []
         scores: list[float] = []
-        embs: list[np.ndarray] = []
         sharp: list[float] = []
         sigs: list[np.ndarray] = []
-        for s in reader:
-            times.append(s.time_s)
-            sigs.append(frame_signature(s.frame))
-            found_boxes = detect_faces(s.frame, settings)
-            emb = embed_faces(s.frame, found_boxes)
-            for b, e, c, sh in zip(found_boxes, emb.embeddings, emb.chips, emb.sharpness):
-                cv2.imwrite(str(chips / f"{len(face_sample):06d}.jpg"), cv2.cvtColor(c, cv2.COLOR_RGB2BGR),
-                            [cv2.IMWRITE_JPEG_QUALITY, config.CHIP_QUALITY])
-                face_sample.append(s.index)
-                boxes.append(b.as_tuple())
-                scores.append(b.score)
-                embs.append(e)
-                sharp.append(sh)
-            report(progress, "faces", len(times), max(total, len(times)))
+        plan = EmbedPlan()
+        to_embed: dict[int, np.ndarray] = {}  # first face of a sampled moment -> the faces embedded there
+        with ChipEmbedder(processes) as embedder:
+            for s in reader:
+                times.append(s.time_s)
+                sig = frame_signature(s.frame)
+                sigs.append(sig)
+                found_boxes = detect_faces(s.frame, settings)
+                face_chips, face_sharp = align_faces(s.frame, found_boxes)
+                first = len(face_sample)
+                wanted = plan.add(s.index, sig, [b.as_tuple() for b in found_boxes], face_sharp,
+                                  chip_cue(face_chips))
+                if wanted.any():
+                    embedder.submit(first, face_chips[wanted])
+                    to_embed[first] = first + np.flatnonzero(wanted)
+                for b, c, sh in zip(found_boxes, face_chips, face_sharp):
+                    cv2.imwrite(str(chips / f"{len(face_sample):06d}.jpg"), cv2.cvtColor(c, cv2.COLOR_RGB2BGR),
+                                [cv2.IMWRITE_JPEG_QUALITY, config.CHIP_QUALITY])
+                    face_sample.append(s.index)
+                    boxes.append(b.as_tuple())
+                    scores.append(b.score)
+                    sharp.append(float(sh))
+                report(progress, "faces", len(times), max(total, len(times)))
+            batches = embedder.results()
+        anchors = np.asarray(plan.anchors, np.int64)
+        embedded = anchors == np.arange(len(anchors))
+        own = np.zeros((len(anchors), EMBEDDING_DIM), np.float32)
+        for first, rows in to_embed.items():
+            own[rows] = batches[first]
+        embs = own[anchors]
         end = reader.end_s if reader.end_s is not None else info.duration_s
         arrays = {
             "times": np.asarray(times, np.float64),
@@ -180,10 +216,11 @@ def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
             "boxes": np.asarray(boxes, np.int32).reshape(-1, 4),
             "scores": np.asarray(scores, np.float64),
             "embeddings": np.asarray(embs, np.float32).reshape(-1, EMBEDDING_DIM),
+            "embedded": embedded,
             "sharpness": np.asarray(sharp, np.float64),
             "signatures": np.asarray(sigs, np.float32).reshape(-1, SIGNATURE_LENGTH),
         }
-        np.savez(tmp / "faces.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub: positional arrays
+        np.savez(tmp / "faces.npz", **arrays)
         seconds = time.perf_counter() - start
         meta = {"format": FORMAT, "video_sha256": sha, "video": str(info.path), "fps": str(info.fps),
                 "duration_s": end, "every": float(every), "detector": settings.key, "model": config.EMBEDDING_MODEL,
@@ -198,5 +235,6 @@ def compute_faces(video: Path | str, every: float = core_config.EVERY_S,
     return FaceSet(video=info.path, video_sha256=sha, fps=info.fps, duration_s=float(m["duration_s"]),
                    every=float(every), detector=settings.key, model=config.EMBEDDING_MODEL, times=a["times"],
                    face_sample=a["face_sample"], boxes=a["boxes"], scores=a["scores"], embeddings=a["embeddings"],
-                   sharpness=a["sharpness"], signatures=a["signatures"], chips_dir=final / "chips",
+                   sharpness=a["sharpness"], signatures=a["signatures"], embedded=a["embedded"],
+                   chips_dir=final / "chips",
                    computed=len(a["times"]), seconds=float(out["seconds"]))

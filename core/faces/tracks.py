@@ -64,21 +64,31 @@ def signature_change(a: np.ndarray, b: np.ndarray) -> float:
     return hist + 0.25 * (1.0 - corr)
 
 
+def is_cut(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether a new shot starts between two neighbouring sampled moments of these signatures."""
+    return signature_change(a, b) > config.SHOT_CUT
+
+
 def shot_ids(signatures: Optional[np.ndarray], n: int) -> np.ndarray:
     """The shot of each of ``n`` sampled moments (0, 1, ...): a new shot where :func:`signature_change`
     exceeds :data:`~.config.SHOT_CUT`. Without signatures every moment is one shot."""
     if signatures is None or len(signatures) != n or n == 0:
         return np.zeros(n, np.int64)
     s = np.asarray(signatures, np.float64)
-    change = np.asarray([signature_change(s[k], s[k + 1]) for k in range(n - 1)])
-    return np.concatenate([[0], np.cumsum(change > config.SHOT_CUT)]).astype(np.int64)
+    cut = np.asarray([is_cut(s[k], s[k + 1]) for k in range(n - 1)], np.int64)
+    return np.concatenate([[0], np.cumsum(cut)]).astype(np.int64)
 
 
 def quality(faces: FaceSet, idx: np.ndarray | list[int] | None = None) -> np.ndarray:
     """How clear each face is: box height (capped at the 150-px chip) over 150, times chip sharpness."""
     i = np.arange(len(faces)) if idx is None else np.asarray(idx, np.int64)
-    h = (faces.boxes[i, 3] - faces.boxes[i, 1]).astype(np.float64)
-    return np.minimum(h, config.CHIP_SIZE) / config.CHIP_SIZE * faces.sharpness[i]
+    return face_quality(faces.boxes[i, 3] - faces.boxes[i, 1], faces.sharpness[i])
+
+
+def face_quality(heights: np.ndarray, sharpness: np.ndarray) -> np.ndarray:
+    """:func:`quality` from the faces' box heights (pixels) and chip sharpness."""
+    h = np.asarray(heights, np.float64)
+    return np.minimum(h, config.CHIP_SIZE) / config.CHIP_SIZE * np.asarray(sharpness, np.float64)
 
 
 @dataclass(frozen=True)
@@ -106,14 +116,21 @@ class Tracks:
         return np.flatnonzero(self.track == t)
 
 
+def near(a: np.ndarray | tuple[int, int, int, int], b: np.ndarray | tuple[int, int, int, int], steps: int,
+         max_shift: float = config.TRACK_MAX_SHIFT) -> bool:
+    """Whether box ``b`` may be the face of box ``a`` ``steps`` sampled moments later: the centre moved at most
+    ``max_shift`` face heights a step and the height changed at most :data:`~.config.TRACK_MAX_SCALE` times."""
+    ha, hb = float(a[3] - a[1]), float(b[3] - b[1])
+    if max(ha, hb) > config.TRACK_MAX_SCALE * min(ha, hb):
+        return False
+    shift = np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2)
+    return bool(shift <= max_shift * max(ha, hb) * steps)
+
+
 def _linkable(faces: FaceSet, a: int, b: int, steps: int) -> Optional[float]:
     """The cost of linking face ``a`` to the later face ``b`` ``steps`` sampled moments on, or None."""
     ba, bb = faces.boxes[a].astype(np.float64), faces.boxes[b].astype(np.float64)
-    ha, hb = ba[3] - ba[1], bb[3] - bb[1]
-    if max(ha, hb) > config.TRACK_MAX_SCALE * min(ha, hb):
-        return None
-    shift = np.hypot((ba[0] + ba[2] - bb[0] - bb[2]) / 2, (ba[1] + ba[3] - bb[1] - bb[3]) / 2)
-    if shift > config.TRACK_MAX_SHIFT * max(ha, hb) * steps:
+    if not near(ba, bb, steps):
         return None
     d = float(np.linalg.norm(faces.embeddings[a].astype(np.float64) - faces.embeddings[b]))
     both_sharp = min(faces.sharpness[a], faces.sharpness[b]) >= config.BLUR_SHARPNESS
@@ -180,11 +197,12 @@ class PooledTracks:
 
 def pool(faces: FaceSet, tracks: Tracks) -> PooledTracks:
     """Each track's embedding: its faces' embeddings weighted by :func:`quality` (a floor keeps a track of
-    blurred faces a plain mean)."""
+    blurred faces a plain mean). A face that was not embedded (it carries the embedding of the face it
+    followed, :mod:`.select`) weighs next to nothing, so the mean and spread are those of the embedded faces."""
     from .cluster import is_sharp
 
     t_n = tracks.n
-    w = np.maximum(quality(faces), 1e-3)
+    w = np.maximum(quality(faces), 1e-3) * np.where(faces.embedded_mask, 1.0, 1e-6)
     emb = faces.embeddings.astype(np.float64)
     sums = np.zeros((t_n, emb.shape[1]), np.float64)
     np.add.at(sums, tracks.track, emb * w[:, None])
