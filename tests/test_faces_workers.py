@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from faces_helpers import CLIP
 
+from core.cache import FeatureCache
 from core.errors import Cancelled
 from core.faces.detect import DetectorSettings, detect_faces
 from core.faces.embed import align_faces, embed_chips
@@ -77,12 +78,13 @@ def test_a_cancelled_run_stops_the_workers_and_leaves_no_cache_entry(tmp_path: P
         if stage == "faces" and done == 3:
             raise Cancelled("stop")
 
+    cache = FeatureCache(tmp_path / "cache")  # its own: the session's cache may hold the clip's faces already
     before = _children()
     with pytest.raises(Cancelled):
-        compute_faces(CLIP, 1.0, DetectorSettings(), progress, processes=1)
+        compute_faces(CLIP, 1.0, DetectorSettings(), progress, cache=cache, processes=1)
     time.sleep(0.2)
     assert _children() - before == set()
-    assert not list((Path(os.environ["SCREENTIME_CACHE"]) / "faces").rglob("faces.npz"))
+    assert not list((cache.root / "faces").rglob("faces.npz"))
 
 
 def _children() -> set[int]:
@@ -125,6 +127,9 @@ def test_ctrl_c_stops_the_workers_cleanly() -> None:
     assert p.stdout is not None
     pids = [int(x) for x in p.stdout.readline().split()]
     assert len(pids) == 2
+    # multiprocessing's resource tracker is started beside the workers and may still be starting its
+    # interpreter (a SIGINT then makes Python print "Fatal Python error: init_import_site"): let it start
+    time.sleep(3.0)
     os.killpg(p.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole process group
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130 and "interrupted" in out
