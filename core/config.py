@@ -83,7 +83,9 @@ MAX_VIDEO_BYTES: int = 8 * 1024**3
 #: the cores of the smallest node. On 2 cores, 4 clips of 30 s of Big Buck Bunny 720p with VGG16: one video at
 #: a time with 2 threads took 48.9 s, two at once with 1 thread each 72.4 s, one with 1 thread 87.3 s: every
 #: task process loads TensorFlow and builds VGG16 (10-20 s under load), and two at once also compete for
-#: memory bandwidth (``benchmarks/batch_speed.py``, ``docs/scale.md``). A bigger node runs cores / 2 at once.
+#: memory bandwidth (``benchmarks/batch_speed.py``, ``docs/scale.md``). Idle, the same batch took 24.9 s and
+#: 23.8 s (two at once within 4 %): never much slower, much faster under load, one TensorFlow instead of
+#: two. A bigger node runs cores / 2 at once.
 BATCH_THREADS_PER_TASK: int = 2
 
 
