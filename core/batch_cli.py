@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import config
-from .cli import duration_arg, every_arg, positive_arg
+from .cli import duration_arg, every_arg, positive_arg, whole_arg
 
 if TYPE_CHECKING:  # imported in run(): registering the command must not load Ray, tqdm or the engine
     from .batch import BatchResult, VideoOutcome
@@ -33,14 +33,7 @@ def _ref(text: str) -> tuple[str, Path]:
     return name.strip(), Path(path.strip())
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"it must be 1 or more, not {text}")
-    return value
+_count = whole_arg("", "it must be 1 or more")
 
 
 def register(subparsers: Any) -> None:

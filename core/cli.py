@@ -148,15 +148,23 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
-def count_arg(text: str) -> int:
-    """A number of moments: a whole number from 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of moments") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"ask for at least 1 moment (30 to 60 is usual), not {text}")
-    return value
+def whole_arg(unit: str, too_few: str) -> Callable[[str], int]:
+    """An argparse type for a whole number from 1; its messages name the ``unit`` (" of moments") and say what
+    to ask for instead of a number below 1 (``too_few``)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number{unit}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{too_few}, not {text}")
+        return value
+
+    return parse
+
+
+#: A number of moments to check.
+count_arg = whole_arg(" of moments", "ask for at least 1 moment (30 to 60 is usual)")
 
 
 def cmd_spotcheck_make(args: argparse.Namespace) -> int:
@@ -193,7 +201,8 @@ def _add_spotcheck(sub: Any) -> None:
     spot = p.add_subparsers(dest="spot_command", required=True, metavar="make|read")
     m = spot.add_parser("make", help="write a check file of random unlabelled moments of a results folder")
     m.add_argument("results", metavar="OUT_DIR", help="the --out folder of predict or analyze")
-    m.add_argument("--n", type=count_arg, default=60, metavar="N", help="moments to check (default: %(default)s)")
+    m.add_argument("--n", type=count_arg, default=config.SPOT_CHECK_MOMENTS, metavar="N",
+                   help="moments to check (default: %(default)s)")
     m.add_argument("--seed", type=int, default=0, help="the same seed draws the same moments (default: 0)")
     m.add_argument("--labels", default=None, metavar="LABELS_CSV",
                    help="the labels the model learned from, if from this video: those moments are left out")
