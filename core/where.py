@@ -27,7 +27,7 @@ again without running the network.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -146,10 +146,9 @@ def score_cells(clf: ScreenTimeClassifier, cells: np.ndarray, is_max: np.ndarray
                     probs.astype(np.float32))
 
 
-def network_input(video: os.PathLike[str] | str, time_s: float, size: tuple[int, int]) -> np.ndarray:
-    """The frame on screen at ``time_s`` (the one its moment was sampled from), RGB at the network's input size.
-    Scaled by OpenCV's area averaging: within a couple of levels of FFmpeg's (``core.pictures``)."""
-    frame = read_frame_at(video, time_s)
+def network_input(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An RGB frame (the one on screen at its moment, :func:`core.video.read_frame_at`) at the network's input
+    size. Scaled by OpenCV's area averaging: within a couple of levels of FFmpeg's (``core.pictures``)."""
     return cv2.resize(frame, (int(size[1]), int(size[0])), interpolation=cv2.INTER_AREA)
 
 
@@ -199,9 +198,11 @@ def _backbone_for(key: str, factory: Optional[BackboneFactory], progress: Option
 
 def where_maps(video: os.PathLike[str] | str, times: Sequence[float], clf: ScreenTimeClassifier,
                backbone_key: str, cache: Optional[FeatureCache] = None, factory: Optional[BackboneFactory] = None,
-               sha256: Optional[str] = None, progress: Optional[ProgressCallback] = None) -> list[WhereMap]:
+               sha256: Optional[str] = None, progress: Optional[ProgressCallback] = None,
+               frames: Optional[Mapping[float, np.ndarray]] = None) -> list[WhereMap]:
     """The maps of ``times`` in ``video`` under a model trained on ``backbone_key`` features; the network runs
-    only for moments whose cells are not cached yet (and is not built when all are)."""
+    only for moments whose cells are not cached yet (and is not built when all are). ``frames`` holds moments'
+    frames the caller has decoded already (so none is decoded twice); the others are read from ``video``."""
     cache = cache if cache is not None else FeatureCache()
     if sha256 is None:
         probe_video(video)  # a bad video is named in one sentence
@@ -218,7 +219,10 @@ def where_maps(video: os.PathLike[str] | str, times: Sequence[float], clf: Scree
         backbone = _backbone_for(backbone_key, factory, progress)
         for i, t in enumerate(missing):
             report(progress, "where", i, len(missing))
-            cells, is_max = backbone.maps(network_input(video, t, backbone.input_size)[None])
+            frame = frames.get(t) if frames is not None else None
+            if frame is None:
+                frame = read_frame_at(video, t)
+            cells, is_max = backbone.maps(network_input(frame, backbone.input_size)[None])
             _store_cells(cells_path(cache, sha256, t, backbone_key), sha256, backbone_key, cells[0], is_max)
             found[t] = (np.asarray(cells[0], np.float32), np.asarray(is_max, bool))
         report(progress, "where", len(missing), len(missing))
@@ -329,9 +333,9 @@ def where_image(video: os.PathLike[str] | str, model_dir: os.PathLike[str] | str
                          "`python -m core train`.")
     if character is not None and character not in clf.names_:
         raise ModelError(f"The model does not know {character!r}: choose one of {', '.join(clf.names_)}.")
-    wm = where_maps(video, [time_s], clf, meta["backbone"], cache, progress=progress)[0]
+    frame = read_frame_at(video, time_s)  # decoded once: for the network (if its cells are not cached) and the picture
+    wm = where_maps(video, [time_s], clf, meta["backbone"], cache, progress=progress, frames={float(time_s): frame})[0]
     names = [character] if character is not None else drawn_names(wm, list(map(float, clf.thresholds_)))
-    frame = read_frame_at(video, time_s)
     h = max(1, round(frame.shape[0] * PICTURE_WIDTH / frame.shape[1]))
     image = draw_where(cv2.resize(frame, (PICTURE_WIDTH, h), interpolation=cv2.INTER_AREA), wm, names)
     if out is not None:
