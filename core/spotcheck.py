@@ -56,6 +56,7 @@ import numpy as np
 from . import config
 from .atomic import json_text, write_text
 from .errors import LabelError
+from .hashing import file_sha256
 from .names import csv_text, csv_text_back
 from .timeline import Timeline, mmss
 
@@ -283,10 +284,6 @@ class Sample:
                                                        for t, who in d["labelled"]})
         except (ValueError, KeyError, TypeError):
             raise LabelError(f"{where} is damaged: make a new check with `python -m core spotcheck make`.") from None
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def check_rows(sample: Sample) -> str:
