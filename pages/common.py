@@ -458,3 +458,22 @@ def downloads(tl: Timeline, meta: dict[str, Any], stem: str, key: str) -> None:
                        f"{stem}_report.json", "application/json", key=f"{key}_json", icon=":material/download:")
     d4.download_button("Subtitles (SRT)", srt(tl), f"{stem}_screen_time.srt", "text/plain", key=f"{key}_srt",
                        icon=":material/subtitles:")
+
+
+#: The toggle that shows where the model sees each character (Results' evidence frames, the Label page).
+WHERE = "Show where the model sees each character"
+
+
+def where_maps(p: Project, m: ModelRecord, v: Video, times: Sequence[float]) -> list[Any]:
+    """The :class:`core.where.WhereMap` of ``times`` under model ``m``: the network runs, in the heavy-job
+    turn and with a progress bar, only for frames it has not looked at before; the rest come from the cache."""
+    from core import where
+
+    if where.project_missing(p, m, v, times):
+        bar = Progress("Looking where the model sees each character")
+        with heavy_job(bar):
+            maps = where.project_where(p, m, v, times, bar)
+        bar.done("Done")
+        return maps
+    return where.project_where(p, m, v, times)
+

@@ -222,22 +222,11 @@ def key_action(chars: list[Character], key: str) -> Optional[str]:
     return {"n": "nobody", "ArrowLeft": "prev", "ArrowRight": "next"}.get(key)
 
 
-WHERE = "Show where the model sees each character"
 WHERE_HELP = ("From the latest model: a box around where it sees each character it finds in the frame (or, when it "
               "finds nobody, where the likeliest one would be). The first time, the network looks at each frame "
               "again.")
 
 
-def _maps(p: Project, m: ModelRecord, v: Video, times: list[float]) -> list[where.WhereMap]:
-    """The maps of ``times`` under the latest model (the network runs, in the heavy-job turn, only for frames
-    not seen before)."""
-    if where.project_missing(p, m, v, times):
-        bar = common.Progress("Looking where the model sees each character")
-        with common.heavy_job(bar):
-            maps = where.project_where(p, m, v, times, bar)
-        bar.done("Done")
-        return maps
-    return where.project_where(p, m, v, times)
 
 
 def _drawn(p: Project, m: ModelRecord, wm: where.WhereMap, image: np.ndarray) -> tuple[np.ndarray, str]:
@@ -251,13 +240,13 @@ def where_pictures(p: Project, v: Video, times: list[float]) -> dict[float, np.n
     """The grid's thumbnails with where the model sees each character, when the toggle is on (it shows once
     there is a model); empty otherwise."""
     m = p.latest_model()
-    if m is None or not times or not st.toggle(WHERE, key="label_where", help=WHERE_HELP):
+    if m is None or not times or not st.toggle(common.WHERE, key="label_where", help=WHERE_HELP):
         return {}
     st.caption("On each frame: where the latest model sees each character it finds there (a box each), or where "
                "the likeliest one would be when it finds nobody.")
     out: dict[float, np.ndarray] = {}
     with common.friendly("finding where the model looks"):
-        for wm in _maps(p, m, v, times):
+        for wm in common.where_maps(p, m, v, times):
             thumb = p.thumb(v, wm.time_s)
             if thumb is not None:
                 out[wm.time_s] = _drawn(p, m, wm, np.asarray(Image.open(thumb).convert("RGB")))[0]
@@ -268,11 +257,11 @@ def where_frame(p: Project, v: Video, t: float, frame: np.ndarray) -> None:
     """The frame in focus; with the toggle on (once there is a model), a box around each character the latest
     model sees there (or the likeliest one, with its heat map)."""
     m = p.latest_model()
-    if m is None or not st.toggle(WHERE, key="label_where", help=WHERE_HELP):
+    if m is None or not st.toggle(common.WHERE, key="label_where", help=WHERE_HELP):
         st.image(frame, width="stretch")
         return
     with common.friendly("finding where the model looks"):
-        picture, caption = _drawn(p, m, _maps(p, m, v, [t])[0], frame)
+        picture, caption = _drawn(p, m, common.where_maps(p, m, v, [t])[0], frame)
         st.image(picture, width="stretch", caption=caption)
         return
     st.image(frame, width="stretch")  # the map could not be made: the frame as it is

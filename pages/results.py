@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from core import Smoothing, Timeline, mmss, project_record, project_timeline, where
+from core import Smoothing, Timeline, mmss, project_record, project_timeline
 from core.config import TYPICAL_RUN_S
 from core.project import ModelRecord, Project, Video
 from core.spotcheck import MIN_CHECKED, CharacterCheck, ProjectCheck, project_check
@@ -53,35 +53,20 @@ def smoothing_ui(p: Project) -> Smoothing:
     return s
 
 
-WHERE = "Show where the model sees each character"
-
-
-def _where_maps(p: Project, m: ModelRecord, v: Video, times: list[float]) -> dict[float, Any]:
-    """The maps of the evidence frames (computed once, then read from the cache)."""
-    if where.project_missing(p, m, v, times):
-        bar = common.Progress("Looking where the model sees each character")
-        with common.heavy_job(bar):
-            maps = where.project_where(p, m, v, times, bar)
-        bar.done("Done")
-    else:
-        maps = where.project_where(p, m, v, times)
-    return {wm.time_s: wm for wm in maps}
-
-
 def evidence_ui(p: Project, v: Video, tl: Timeline) -> None:
     st.subheader("Evidence")
     st.caption("A frame from each of the longest appearances, so you can check with your own eyes.")
     m = p.latest_model()
     maps: dict[float, Any] = {}
     known = m is not None and set(tl.names) <= set(m.characters)  # the model's characters, not faces
-    if known and st.toggle(WHERE, key="results_where",
+    if known and st.toggle(common.WHERE, key="results_where",
                            help="A heat map of where in each frame the evidence for that character is, and a box "
                                 "around the strongest part. The first time, the network looks at each frame "
                                 "again."):
         assert m is not None
         times = sorted({t for name in tl.names for t in evidence_times(tl, name)})
         with common.friendly("finding where the model looks"):
-            maps = _where_maps(p, m, v, times)
+            maps = {wm.time_s: wm for wm in common.where_maps(p, m, v, times)}
     for name in tl.names:
         ts = evidence_times(tl, name)
         st.markdown(f"**{name}**" + ("" if ts else " — not found on screen"))
