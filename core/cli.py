@@ -103,7 +103,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .jobs import train
 
     res = train(args.video, args.labels, args.model, args.every, args.weights, args.kind,
-                progress=_TerminalProgress(not args.quiet))
+                progress=_TerminalProgress(not args.quiet), backbone=args.backbone)
     clf = res.classifier
     print(f"Model ({clf.kind_}) saved in {res.model_dir}, trained on {res.n_labelled} labelled moments.")
     for s in clf.cv_scores_.values():
@@ -127,7 +127,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .jobs import analyze
 
     res = analyze(args.video, args.labels, args.out, args.every, args.weights, _smoothing(args), args.kind,
-                  progress=_TerminalProgress(not args.quiet))
+                  progress=_TerminalProgress(not args.quiet), backbone=args.backbone)
     print(_summary(res, Path(args.out)))
     return 0
 
@@ -246,6 +246,9 @@ def _add_smoothing(p: argparse.ArgumentParser) -> None:
 
 
 def _add_model_choice(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backbone", default=config.BACKBONE, metavar="NAME",
+                   help="feature network: efflite0 (EfficientNet-Lite0, ImageNet weights) or vgg16 (the tutorial's; "
+                        "offline, weights fine-tuned for edges) (default: %(default)s)")
     p.add_argument("--weights", choices=["auto", "imagenet", "hed"], default=None,
                    help="VGG16 weights: ImageNet when available, else the HED backbone (default: auto)")
     p.add_argument("--kind", choices=["auto", "dense", "linear"], default=config.CLASSIFIER_KIND,

@@ -14,6 +14,11 @@ EVERY_S: float = 1.0
 #: Input size of the feature network, (height, width) in pixels. 224x224 is VGG16's own size.
 INPUT_SIZE: tuple[int, int] = (224, 224)
 
+#: The feature network of a new project, of ``python -m core train`` and of ``analyze`` (``--backbone``): a
+#: registered family (``core.features``), ``vgg16`` or ``efflite0``. A project keeps the one its first video
+#: was sampled with, and a model the one it was trained on.
+BACKBONE: str = os.environ.get("SCREENTIME_BACKBONE", "vgg16")
+
 #: Frames per forward pass of VGG16; 16 is as fast as 32 on 2 CPU cores and holds less memory.
 BATCH_SIZE: int = 16
 

@@ -24,6 +24,8 @@ from ._version import __version__
 from .atomic import atomic_dir, remove_dead_temps
 from .backbone import HED, IMAGENET, FeatureSpec, resolve_weights
 from .cache import FeatureCache
+from .effnet import FAMILY as EFFNET_FAMILY
+from .effnet import EfficientNetFactory
 from .errors import BackboneError, VideoError
 from .hashing import FileIdentity, file_identity, hashed_identity
 from .pictures import SCALING, Thumbnails
@@ -88,6 +90,8 @@ class VGG16Factory:
     the dashboard, gets the network already loaded (building it costs seconds of TensorFlow, and an
     ImageNet download that cannot succeed offline is not tried again)."""
 
+    default_spec = FeatureSpec()
+
     def __init__(self) -> None:
         self._built: dict[tuple[FeatureSpec, str], Any] = {}
         self._lock = threading.Lock()
@@ -115,7 +119,7 @@ _default_factory = VGG16Factory()
 #: Backbone families by name: the first part of a backbone key ("vgg16-hed-bsds500-..." is a "vgg16" key).
 #: A new feature network registers its factory here (:func:`register_backbone`); a project then uses it by
 #: that name (its ``backbone`` setting), and every key it makes starts with that name.
-_FACTORIES: dict[str, BackboneFactory] = {"vgg16": _default_factory}
+_FACTORIES: dict[str, BackboneFactory] = {"vgg16": _default_factory, EFFNET_FAMILY: EfficientNetFactory()}
 
 
 def register_backbone(family: str, factory: BackboneFactory) -> None:
@@ -134,7 +138,14 @@ def backbone_family(key: str) -> str:
     return key.split("-", 1)[0]
 
 
-def backbone_factory(family: str = "vgg16") -> BackboneFactory:
+def default_spec(factory: BackboneFactory) -> FeatureSpec:
+    """The features a family makes unless told otherwise (its ``default_spec``; VGG16's for a factory that
+    names none)."""
+    spec = getattr(factory, "default_spec", None)
+    return spec if isinstance(spec, FeatureSpec) else FeatureSpec()
+
+
+def backbone_factory(family: str = config.BACKBONE) -> BackboneFactory:
     """The registered factory of a backbone family; :class:`BackboneError` for an unknown one."""
     try:
         return _FACTORIES[family]
@@ -213,19 +224,24 @@ def remove_stale_thumbs(folder: Path) -> int:
 
 
 def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_S,
-                     spec: FeatureSpec = FeatureSpec(), weights: Optional[str] = None,
+                     spec: Optional[FeatureSpec] = None, weights: Optional[str] = None,
                      cache: Optional[FeatureCache] = None, progress: Optional[ProgressCallback] = None,
-                     keep_thumbs: bool = True, backbone_factory: BackboneFactory = _default_factory,
+                     keep_thumbs: bool = True, backbone_factory: Optional[BackboneFactory] = None,
                      ) -> FeatureSet:
     """Features of every moment t = 0, every, 2*every, ... of ``video``, from the cache when it has them.
 
-    ``weights`` is ``None``/``"auto"``, ``"imagenet"`` or ``"hed"``/``"hed-bsds500"`` (see
-    :mod:`core.backbone`). Raises :class:`~core.errors.VideoError` for files that are not readable videos.
+    ``backbone_factory``: the feature network's family (default: :data:`core.config.BACKBONE`'s); ``spec``
+    what it pools (default: the family's own). ``weights`` is ``None``/``"auto"``, ``"imagenet"`` or
+    ``"hed"``/``"hed-bsds500"`` for VGG16 (see :mod:`core.backbone`). Raises :class:`~core.errors.VideoError`
+    for files that are not readable videos.
 
     >>> fs = extract_features("clip.mp4", every=1.0)   # doctest: +SKIP
     >>> fs.features.shape, fs.weights                  # doctest: +SKIP
     ((60, 1024), 'imagenet')
     """
+    if backbone_factory is None:
+        backbone_factory = _FACTORIES[config.BACKBONE]
+    spec = spec if spec is not None else default_spec(backbone_factory)
     before_probe = _identity(video)
     info = probe_video(video)
     cache = cache if cache is not None else FeatureCache()

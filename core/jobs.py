@@ -28,7 +28,7 @@ from .cache import FeatureCache
 from .classifier import ScreenTimeClassifier
 from .errors import LabelError, ModelError, OutputError, ProjectError
 from .export import write_outputs
-from .features import BackboneFactory, FeatureSet, backbone_factory, backbone_family, extract_features
+from .features import BackboneFactory, FeatureSet, backbone_factory, backbone_family, default_spec, extract_features
 from .labels import ENOUGH_RULE, LabelSet, check_names, read_labels_csv, trainable_labels
 from .progress import ProgressCallback, report
 from .project import ModelRecord, Project, Video
@@ -116,7 +116,7 @@ def training_matrix(pairs: Sequence[tuple[FeatureSet, LabelSet]], names: Sequenc
 
 
 def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optional[PathLike] = None,
-                kind: str = config.CLASSIFIER_KIND, spec: FeatureSpec = FeatureSpec(),
+                kind: str = config.CLASSIFIER_KIND, spec: Optional[FeatureSpec] = None,
                 progress: Optional[ProgressCallback] = None) -> TrainResult:
     """Train on labelled moments of one or more videos whose features are already extracted.
 
@@ -136,7 +136,7 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
     report(progress, "training", 1, 1)
     fs0 = pairs[0][0]
     parsed = parse_key(fs0.backbone)
-    spec = parsed[1] if parsed else spec
+    spec = parsed[1] if parsed else spec or default_spec(backbone_factory(backbone_family(fs0.backbone)))
     saved = None
     if model_dir is not None:
         saved = clf.save(model_dir, extra={
@@ -148,9 +148,11 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
 
 def train(video: PathLike, labels: LabelSet | PathLike, model_dir: Optional[PathLike],
           every: float = config.EVERY_S, weights: Optional[str] = None, kind: str = config.CLASSIFIER_KIND,
-          spec: FeatureSpec = FeatureSpec(), cache: Optional[FeatureCache] = None,
-          progress: Optional[ProgressCallback] = None) -> TrainResult:
-    """Extract (or reuse) the features of ``video`` and train on its labelled moments.
+          spec: Optional[FeatureSpec] = None, cache: Optional[FeatureCache] = None,
+          progress: Optional[ProgressCallback] = None, backbone: Optional[str] = None) -> TrainResult:
+    """Extract (or reuse) the features of ``video`` and train on its labelled moments. ``backbone``: the
+    feature network's family (default :data:`core.config.BACKBONE`), ``spec`` what it pools (default: the
+    family's own).
 
     >>> train("clip.mp4", "labels.csv", "model/").classifier.names_   # doctest: +SKIP
     ('Tom', 'Jerry')
@@ -158,7 +160,8 @@ def train(video: PathLike, labels: LabelSet | PathLike, model_dir: Optional[Path
     lab = _labels(labels)
     check_every(every)
     _check_folder(model_dir, "model")
-    fs = extract_features(video, every, spec, weights, cache, progress)
+    fs = extract_features(video, every, spec, weights, cache, progress,
+                          backbone_factory=backbone_factory(backbone or config.BACKBONE))
     return train_model([(fs, lab)], model_dir, kind, spec, progress)
 
 
@@ -214,12 +217,13 @@ def predict(video: PathLike, model_dir: PathLike, out_dir: Optional[PathLike] = 
 
 def analyze(video: PathLike, labels: LabelSet | PathLike, out_dir: PathLike, every: float = config.EVERY_S,
             weights: Optional[str] = None, smoothing: Smoothing = Smoothing(), kind: str = config.CLASSIFIER_KIND,
-            cache: Optional[FeatureCache] = None, progress: Optional[ProgressCallback] = None) -> PredictResult:
+            cache: Optional[FeatureCache] = None, progress: Optional[ProgressCallback] = None,
+            backbone: Optional[str] = None) -> PredictResult:
     """Train on the labelled moments of ``video`` and predict the whole of it; the model goes to
     ``out_dir/model``."""
     _check_folder(out_dir, "results")
     model_dir = Path(out_dir) / "model"
-    res = train(video, labels, model_dir, every, weights, kind, cache=cache, progress=progress)
+    res = train(video, labels, model_dir, every, weights, kind, cache=cache, progress=progress, backbone=backbone)
     return predict_features(res.features[0], res.classifier, smoothing, model_dir, out_dir)
 
 
@@ -229,20 +233,22 @@ def project_features(project: Project, exclude: Optional[int] = None
     """Which features a project's videos get. Videos of one project share one model, so they must share one
     kind of features: a new video takes the backbone of the project's first featurised video (the demo's HED
     features stay HED even where ImageNet weights could be downloaded); a project without one uses its
-    ``backbone`` setting (default ``vgg16``) with the default spec and weights."""
+    ``backbone`` setting (default :data:`core.config.BACKBONE`) with that family's spec and weights."""
     key = project_backbone_key(project, exclude)
+    factory = backbone_factory(backbone_family(key))
     parsed = parse_key(key)
-    weights, spec = parsed if parsed is not None else (None, FeatureSpec())
-    return backbone_factory(backbone_family(key)), spec, weights
+    weights, spec = parsed if parsed is not None else (None, default_spec(factory))
+    return factory, spec, weights
 
 
 def project_backbone_key(project: Project, exclude: Optional[int] = None) -> str:
     """The backbone key of the project's first featurised video (other than ``exclude``), else its
-    ``backbone`` setting (a family name, default ``vgg16``): what its next video is sampled with."""
+    ``backbone`` setting (a family name, default :data:`core.config.BACKBONE`): what its next video is sampled
+    with."""
     for v in project.videos():
         if v.backbone and v.id != exclude:
             return v.backbone
-    return project.get_setting("backbone", "vgg16") or "vgg16"
+    return project.get_setting("backbone", config.BACKBONE) or config.BACKBONE
 
 
 def check_every(every: float) -> float:

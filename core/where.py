@@ -37,11 +37,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .atomic import save_npz
-from .backbone import FeatureSpec, parse_key
+from .backbone import parse_key
 from .cache import _READ_ERRORS, FeatureCache
 from .classifier import ScreenTimeClassifier
 from .errors import ModelError
-from .features import BackboneFactory, backbone_factory, backbone_family
+from .features import BackboneFactory, backbone_factory, backbone_family, default_spec
 from .hashing import hashed_identity
 from .progress import ProgressCallback, report
 from .project import ModelRecord, Project, Video
@@ -183,16 +183,17 @@ def _store_cells(f: Path, sha256: str, backbone_key: str, cells: np.ndarray, is_
 def _backbone_for(key: str, factory: Optional[BackboneFactory], progress: Optional[ProgressCallback]) -> Any:
     """The network that made ``key``'s features, built as :func:`core.features.extract_features` builds it
     (in this thread, after reporting "loading network")."""
+    factory = factory or backbone_factory(backbone_family(key))
     parsed = parse_key(key)
-    weights, spec = parsed if parsed is not None else (None, FeatureSpec())
+    weights, spec = parsed if parsed is not None else (None, default_spec(factory))
     report(progress, "loading network", 0, 0)
-    backbone = (factory or backbone_factory(backbone_family(key)))(spec, weights)
+    backbone = factory(spec, weights)
     if backbone.key != key:
         raise ModelError(f"The model was trained on {key} features but this machine makes {backbone.key}: "
                          "train the model again here to see where it looks.")
     if not hasattr(backbone, "maps"):
         raise ModelError(f"The feature network {backbone_family(key)} gives no maps of where it looks: "
-                         "use VGG16 features to see where the model sees each character.")
+                         "use VGG16 or EfficientNet-Lite0 features to see where the model sees each character.")
     return backbone
 
 
