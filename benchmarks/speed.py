@@ -2,8 +2,9 @@
 
 Measured in one run, each figure the median of ``--runs`` repetitions:
 
-1. floor: bare VGG16 inference (``VGG16Backbone.embed``, batches of 16) on the sampled frames, already
-   decoded and resized in memory;
+1. floor: bare inference of the feature network (``--backbone``, default the product's; ``embed``, batches
+   of 16) on the sampled frames, already decoded and resized in memory, and the bare VGG16 floor beside it
+   (the issue's cost target is set against VGG16's);
 2. ``python -m core predict`` on the film with an empty cache (first run), as a user runs it;
 3. the same again with the cache warm;
 4. the tutorial's way: write every sampled frame as an image file, read each back, resize it, predict; run
@@ -11,7 +12,8 @@ Measured in one run, each figure the median of ``--runs`` repetitions:
 5. peak memory of the first-run ``predict`` (with its decoding process);
 6. ``--training``: training on 300 labelled seconds of the film (``ScreenTimeClassifier.fit`` with the
    product's defaults, cross-validation included, and with the old ``kind="auto"``), on the film's real
-   features (extracted first if they are not cached, untimed) and its truth (``benchmarks/bbb_truth.csv``).
+   features of the product's network (extracted first if they are not cached, untimed) and its truth
+   (``benchmarks/bbb_truth.csv``).
 
 The model used by ``predict`` is a linear model fitted to random features of the right size: prediction
 costs the same whatever its weights, and making a real one would need the film's features first.
@@ -234,7 +236,7 @@ def training(runs: int, labels: int = 300) -> dict:
     from core.labels import read_labels_csv
 
     truth = read_labels_csv(ROOT / "benchmarks" / "bbb_truth.csv")
-    fs = extract_features(FILM, 1.0, weights="hed")
+    fs = extract_features(FILM, 1.0)  # the product's feature network (core.config.BACKBONE)
     pick = np.sort(np.random.default_rng(0).choice(len(truth.times), labels, replace=False))
     X, Y, T = fs.features[np.rint(truth.times[pick]).astype(int)], truth.values[pick], truth.times[pick]
     out: dict = {"labels": labels, "backbone": fs.backbone, "features": int(X.shape[1]), "cpu_count": os.cpu_count(),

