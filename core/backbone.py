@@ -156,6 +156,24 @@ def parse_key(key: str) -> Optional[tuple[str, FeatureSpec]]:
     return None
 
 
+def pool_cells(layers: list[np.ndarray], pooling: str) -> tuple[np.ndarray, np.ndarray]:
+    """Maps (N, H, W, C) of one or more layers onto the coarsest one's grid: each finer map averaged and
+    max-pooled over the cells inside each coarse cell, as ``pooling`` says. Returns ``(cells, is_max)``, as the
+    backbones' ``maps`` do."""
+    gh, gw = min(m.shape[1] for m in layers), min(m.shape[2] for m in layers)
+    parts, kinds = [], []
+    for m in layers:
+        fh, fw = m.shape[1] // gh, m.shape[2] // gw
+        cells = m[:, :gh * fh, :gw * fw].reshape(m.shape[0], gh, fh, gw, fw, m.shape[3])
+        if pooling in ("avg", "avgmax"):
+            parts.append(cells.mean(axis=(2, 4)))
+            kinds.append(np.zeros(m.shape[3], bool))
+        if pooling in ("max", "avgmax"):
+            parts.append(cells.max(axis=(2, 4)))
+            kinds.append(np.ones(m.shape[3], bool))
+    return np.concatenate(parts, axis=-1), np.concatenate(kinds)
+
+
 class VGG16Backbone:
     """VGG16 conv features, pooled, for batches of frames.
 
@@ -239,15 +257,4 @@ class VGG16Backbone:
                                          input_signature=[tf.TensorSpec((None, h, w, 3), tf.float32)])
         out = self._run_maps(self.preprocess(batch))
         layers = [np.asarray(m, dtype=np.float32) for m in (out if isinstance(out, (list, tuple)) else [out])]
-        gh, gw = min(m.shape[1] for m in layers), min(m.shape[2] for m in layers)
-        parts, kinds = [], []
-        for m in layers:
-            fh, fw = m.shape[1] // gh, m.shape[2] // gw
-            cells = m[:, :gh * fh, :gw * fw].reshape(m.shape[0], gh, fh, gw, fw, m.shape[3])
-            if self.spec.pooling in ("avg", "avgmax"):
-                parts.append(cells.mean(axis=(2, 4)))
-                kinds.append(np.zeros(m.shape[3], bool))
-            if self.spec.pooling in ("max", "avgmax"):
-                parts.append(cells.max(axis=(2, 4)))
-                kinds.append(np.ones(m.shape[3], bool))
-        return np.concatenate(parts, axis=-1), np.concatenate(kinds)
+        return pool_cells(layers, self.spec.pooling)

@@ -24,7 +24,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import config
-from .backbone import FeatureSpec
+from .backbone import FeatureSpec, pool_cells
 from .errors import BackboneError
 
 FAMILY = "efflite0"
@@ -146,18 +146,7 @@ class EfficientNetLite0Backbone:
         torch = self._torch
         with self._lock, torch.no_grad():
             layers = [m.permute(0, 2, 3, 1).numpy().astype(np.float32) for m in self._maps(batch)]
-        gh, gw = min(m.shape[1] for m in layers), min(m.shape[2] for m in layers)
-        parts, kinds = [], []
-        for m in layers:
-            fh, fw = m.shape[1] // gh, m.shape[2] // gw
-            cells = m[:, :gh * fh, :gw * fw].reshape(m.shape[0], gh, fh, gw, fw, m.shape[3])
-            if self.spec.pooling in ("avg", "avgmax"):
-                parts.append(cells.mean(axis=(2, 4)))
-                kinds.append(np.zeros(m.shape[3], bool))
-            if self.spec.pooling in ("max", "avgmax"):
-                parts.append(cells.max(axis=(2, 4)))
-                kinds.append(np.ones(m.shape[3], bool))
-        return np.concatenate(parts, axis=-1), np.concatenate(kinds)
+        return pool_cells(layers, self.spec.pooling)
 
 
 class EfficientNetFactory:
