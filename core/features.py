@@ -22,7 +22,7 @@ import numpy as np
 from . import config
 from ._version import __version__
 from .atomic import atomic_dir, remove_dead_temps
-from .backbone import HED, IMAGENET, FeatureSpec, resolve_weights
+from .backbone import HED, IMAGENET, FeatureSpec, parse_key, resolve_weights
 from .cache import FeatureCache
 from .effnet import FAMILY as EFFNET_FAMILY
 from .effnet import EfficientNetFactory
@@ -155,6 +155,25 @@ def backbone_factory(family: str = config.BACKBONE) -> BackboneFactory:
                             "choose one of those, or install the package that provides it.") from None
 
 
+#: :func:`backbone_factory` under a name that :func:`extract_features`' parameter of that name does not hide.
+_factory_of = backbone_factory
+
+
+def key_network(key: str, factory: Optional[BackboneFactory] = None
+                ) -> tuple[BackboneFactory, FeatureSpec, Optional[str]]:
+    """What computes the features of a backbone key again: its family's factory (or ``factory``), the spec and
+    the weights the key names (the family's default spec and ``None`` for a key :func:`parse_key` cannot read).
+
+    >>> _, spec, weights = key_network("vgg16-hed-bsds500-block5_conv3-avg-224x224")
+    >>> spec.layers, weights
+    (('block5_conv3',), 'hed-bsds500')
+    """
+    factory = factory or backbone_factory(backbone_family(key))
+    parsed = parse_key(key)
+    weights, spec = parsed if parsed is not None else (None, default_spec(factory))
+    return factory, spec, weights
+
+
 def _from_cache(entry: dict[str, Any], info: VideoInfo, thumbs: Optional[Path]) -> FeatureSet:
     m = entry["meta"]
     return FeatureSet(video=info.path, video_sha256=m["video_sha256"], fps=Fraction(m["fps"]),
@@ -240,7 +259,7 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
     ((60, 1024), 'imagenet')
     """
     if backbone_factory is None:
-        backbone_factory = _FACTORIES[config.BACKBONE]
+        backbone_factory = _factory_of(config.BACKBONE)
     spec = spec if spec is not None else default_spec(backbone_factory)
     before_probe = _identity(video)
     info = probe_video(video)

@@ -28,7 +28,15 @@ from .cache import FeatureCache
 from .classifier import ScreenTimeClassifier
 from .errors import LabelError, ModelError, OutputError, ProjectError
 from .export import write_outputs
-from .features import BackboneFactory, FeatureSet, backbone_factory, backbone_family, default_spec, extract_features
+from .features import (
+    BackboneFactory,
+    FeatureSet,
+    backbone_factory,
+    backbone_family,
+    default_spec,
+    extract_features,
+    key_network,
+)
 from .labels import ENOUGH_RULE, LabelSet, check_names, read_labels_csv, trainable_labels
 from .progress import ProgressCallback, report
 from .project import ModelRecord, Project, Video
@@ -234,11 +242,7 @@ def project_features(project: Project, exclude: Optional[int] = None
     kind of features: a new video takes the backbone of the project's first featurised video (the demo's HED
     features stay HED even where ImageNet weights could be downloaded); a project without one uses its
     ``backbone`` setting (default :data:`core.config.BACKBONE`) with that family's spec and weights."""
-    key = project_backbone_key(project, exclude)
-    factory = backbone_factory(backbone_family(key))
-    parsed = parse_key(key)
-    weights, spec = parsed if parsed is not None else (None, default_spec(factory))
-    return factory, spec, weights
+    return key_network(project_backbone_key(project, exclude))
 
 
 def project_backbone_key(project: Project, exclude: Optional[int] = None) -> str:

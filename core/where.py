@@ -37,11 +37,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .atomic import save_npz
-from .backbone import parse_key
 from .cache import _READ_ERRORS, FeatureCache
 from .classifier import ScreenTimeClassifier
 from .errors import ModelError
-from .features import BackboneFactory, backbone_factory, backbone_family, default_spec
+from .features import BackboneFactory, backbone_family, key_network
 from .hashing import hashed_identity
 from .progress import ProgressCallback, report
 from .project import ModelRecord, Project, Video
@@ -183,9 +182,7 @@ def _store_cells(f: Path, sha256: str, backbone_key: str, cells: np.ndarray, is_
 def _backbone_for(key: str, factory: Optional[BackboneFactory], progress: Optional[ProgressCallback]) -> Any:
     """The network that made ``key``'s features, built as :func:`core.features.extract_features` builds it
     (in this thread, after reporting "loading network")."""
-    factory = factory or backbone_factory(backbone_family(key))
-    parsed = parse_key(key)
-    weights, spec = parsed if parsed is not None else (None, default_spec(factory))
+    factory, spec, weights = key_network(key, factory)
     report(progress, "loading network", 0, 0)
     backbone = factory(spec, weights)
     if backbone.key != key:

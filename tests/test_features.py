@@ -202,3 +202,13 @@ def test_a_network_built_for_auto_is_also_the_one_for_the_weights_it_chose(monke
     factory = VGG16Factory()
     first = factory(FeatureSpec(), "auto")
     assert factory(FeatureSpec(), HED) is first and built == ["auto"]
+
+
+def test_an_unknown_default_network_is_named_in_one_sentence(tmp_path: Path, two_video: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import config
+    from core.errors import BackboneError
+
+    monkeypatch.setattr(config, "BACKBONE", "nonet")
+    with pytest.raises(BackboneError, match="no feature network called 'nonet'"):
+        extract_features(two_video, 1.0, SPEC, cache=_cache(tmp_path))
