@@ -59,14 +59,14 @@ def load_truth(path: Path = TRUTH) -> tuple[np.ndarray, tuple[str, ...], np.ndar
 NETWORK: Optional[tuple[str, Any]] = None
 
 
-def load_features(spec: Any = None, video: Path = VIDEO, weights: Optional[str] = None) -> Any:
+def load_features(spec: Any = None, video: Path = VIDEO, weights: Optional[str] = None,
+                  family: str = "vgg16") -> Any:
     """The cached (or freshly extracted) :class:`core.FeatureSet` of the film (or of ``video``), from the
-    product's own feature pipeline: VGG16 features of ``spec`` (and ``weights``) when a spec is given, else
-    those of the protocols' network (:data:`NETWORK`)."""
+    product's own feature pipeline: ``family``'s features of ``spec`` (VGG16's take ``weights``) when a spec is
+    given, else those of the protocols' network (:data:`NETWORK`)."""
     from core import config, extract_features
     from core.features import backbone_factory
 
-    family = "vgg16"
     if spec is None:
         family, spec = NETWORK if NETWORK is not None else parse_network(config.BACKBONE)
     return extract_features(video, 1.0, spec, weights if family == "vgg16" else None,
@@ -77,15 +77,10 @@ def parse_network(text: str) -> tuple[str, Any]:
     """``FAMILY`` or ``FAMILY:HxW`` (``efflite0:288x512``) -> (family, its default spec at that input size)."""
     from dataclasses import replace
 
-    from core.features import backbone_factory
+    from core.features import backbone_factory, default_spec
 
     family, _, size = text.partition(":")
-    factory = backbone_factory(family)
-    spec = getattr(factory, "default_spec", None)
-    if spec is None:
-        from core import FeatureSpec
-
-        spec = FeatureSpec()
+    spec = default_spec(backbone_factory(family))
     if size:
         h, w = (int(v) for v in size.split("x"))
         spec = replace(spec, input_size=(h, w))
@@ -740,14 +735,10 @@ Data = tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]
 
 def network_data(network: str, cache: Path, times: np.ndarray) -> Data:
     """The film's and the synthetic clips' features made by ``network`` (``FAMILY[:HxW]``)."""
-    from core import extract_features
-    from core.features import backbone_factory
-
     family, spec = parse_network(network)
-    factory = backbone_factory(family)
 
     def feats(video: Path) -> np.ndarray:
-        return extract_features(video, 1.0, spec, None, backbone_factory=factory).features
+        return load_features(spec, video, family=family).features
 
     synth, _, _ = synthetic_data(cache / "synth-hard", features=feats)
     return feats(VIDEO)[np.rint(times).astype(int)], synth
