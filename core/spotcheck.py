@@ -57,6 +57,7 @@ from . import config
 from .atomic import json_text, write_text
 from .errors import LabelError
 from .hashing import file_sha256
+from .labels import MAX_LABELS_BYTES
 from .names import csv_text, csv_text_back
 from .timeline import Timeline, mmss
 
@@ -305,6 +306,9 @@ def read_answers(path: PathLike, sample: Sample) -> dict[str, dict[float, bool]]
     p = Path(path)
     if not p.is_file():
         raise LabelError(f"There is no check file at {p}: make one with `python -m core spotcheck make`.")
+    if p.stat().st_size > MAX_LABELS_BYTES:
+        raise LabelError(f"{p.name} is larger than {MAX_LABELS_BYTES // 1024**2} MB: that is not a check file; "
+                         "check the path.")
     try:
         rows = list(csv.reader(p.read_text(encoding="utf-8-sig").splitlines()))
     except (UnicodeDecodeError, csv.Error):

@@ -191,6 +191,17 @@ def test_a_moment_or_character_not_in_the_check_is_refused(tmp_path):
         read_answers(f, SAMPLE)
 
 
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    import core.spotcheck as spotcheck
+
+    f = _filled(tmp_path, ["yes", "no", "", ""])
+    monkeypatch.setattr(spotcheck, "MAX_LABELS_BYTES", f.stat().st_size - 1)
+    with pytest.raises(LabelError, match="is larger than 0 MB: that is not a check file"):
+        read_answers(f, SAMPLE)
+    monkeypatch.setattr(spotcheck, "MAX_LABELS_BYTES", f.stat().st_size)
+    assert read_answers(f, SAMPLE) == {"Tom": {12.0: True}, "Jerry": {12.0: False}}
+
+
 # ---- a project's check --------------------------------------------------------------------------------------
 def test_a_projects_answers_belong_to_their_model_and_skip_labelled_moments(dirs):
     p, v = sampled_project(dirs, label_every=3)
