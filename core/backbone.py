@@ -126,15 +126,13 @@ class FeatureSpec:
         return f"{'+'.join(self.layers)}-{self.pooling}-{h}x{w}"
 
 
-#: The families and weights whose keys :func:`parse_key` reads (``<family>-<weights>-<spec tag>``).
-KNOWN_WEIGHTS: tuple[tuple[str, str], ...] = (("vgg16", IMAGENET), ("vgg16", HED), ("efflite0", "imagenet"))
-
-
 def parse_key(key: str) -> Optional[tuple[str, FeatureSpec]]:
     """The weights and feature spec inside a backbone key, or None for a key of another kind.
 
     A model and a project keep only the key of their features; this turns it back into what
-    :func:`core.features.extract_features` needs to compute the same features for a new video.
+    :func:`core.features.extract_features` needs to compute the same features for a new video. Every family
+    makes its keys as ``<family>-<weights>-<spec tag>`` (:attr:`FeatureSpec.tag`: layers, pooling, size, none
+    with a dash), so the weights are whatever lies between the family and the last three parts.
 
     >>> w, spec = parse_key("vgg16-hed-bsds500-block4_conv3+block5_conv3-avgmax-224x400")
     >>> w, spec.layers, spec.input_size
@@ -144,16 +142,15 @@ def parse_key(key: str) -> Optional[tuple[str, FeatureSpec]]:
     >>> parse_key("gridcolour-test-32x32") is None
     True
     """
-    for family, weights in KNOWN_WEIGHTS:
-        prefix = f"{family}-{weights}-"
-        if key.startswith(prefix):
-            parts = key[len(prefix):].split("-")
-            try:
-                h, w = (int(v) for v in parts[2].split("x"))
-                return weights, FeatureSpec(tuple(parts[0].split("+")), parts[1], (h, w))
-            except (ValueError, IndexError):
-                return None
-    return None
+    parts = key.split("-")
+    if len(parts) < 5 or not all(parts):
+        return None
+    layers, pooling, size = parts[-3:]
+    try:
+        h, w = (int(v) for v in size.split("x"))
+        return "-".join(parts[1:-3]), FeatureSpec(tuple(layers.split("+")), pooling, (h, w))
+    except ValueError:
+        return None
 
 
 def pool_cells(layers: list[np.ndarray], pooling: str) -> tuple[np.ndarray, np.ndarray]:

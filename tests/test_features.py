@@ -212,3 +212,21 @@ def test_an_unknown_default_network_is_named_in_one_sentence(tmp_path: Path, two
     monkeypatch.setattr(config, "BACKBONE", "nonet")
     with pytest.raises(BackboneError, match="no feature network called 'nonet'"):
         extract_features(two_video, 1.0, SPEC, cache=_cache(tmp_path))
+
+
+@pytest.mark.parametrize("spec", [FeatureSpec(), FeatureSpec(("stage16", "head"), "max", (288, 512))])
+@pytest.mark.parametrize("weights", ["imagenet", "hed-bsds500", "my-own-weights"])
+def test_a_key_gives_back_the_weights_and_spec_it_was_made_from_for_any_family(spec: FeatureSpec,
+                                                                             weights: str) -> None:
+    from core.backbone import parse_key
+
+    for family in ("vgg16", "efflite0", "newnet"):
+        assert parse_key(f"{family}-{weights}-{spec.tag}") == (weights, spec)
+
+
+@pytest.mark.parametrize("key", ["colour-test-32x32", "vgg16-hed-block5_conv3-avg-224", "vgg16--x-avg-224x224",
+                                 "vgg16-hed-block5_conv3-median-224x224", "vgg16-hed-block5_conv3-avg-16x16"])
+def test_a_key_of_another_kind_gives_nothing(key: str) -> None:
+    from core.backbone import parse_key
+
+    assert parse_key(key) is None
