@@ -113,15 +113,16 @@ def _tree_rss_kb(pid: int) -> int:
 def predict_cli(video: Path, model: Path, out: Path, cache: Path) -> tuple[float, float, dict]:
     """Wall seconds, peak memory in MB and the report of one ``python -m core predict`` in a child process.
 
-    Memory is the larger of the process's own peak RSS and the peak of the RSS of it and its decoding process
-    together, sampled every 0.1 s. (``RUSAGE_CHILDREN`` cannot be used: TensorFlow's import runs a forked
-    helper whose peak counts the parent's pages.)"""
+    Memory is the larger of the process's own peak RSS (``VmHWM``, which starts afresh at ``exec``) and the peak
+    of the RSS of it and its decoding process together, sampled every 0.1 s. (Neither ``ru_maxrss`` of the
+    child, which Linux carries over from the forked parent's pages, nor ``RUSAGE_CHILDREN``, which counts
+    TensorFlow's forked helper the same way, measures the child alone.)"""
     env = dict(os.environ, SCREENTIME_CACHE=str(cache))
-    code = ("import resource, runpy, sys, time; t = time.perf_counter(); sys.argv = ['core'] + sys.argv[1:]\n"
+    code = ("import runpy, sys, time; t = time.perf_counter(); sys.argv = ['core'] + sys.argv[1:]\n"
             "try:\n    runpy.run_module('core', run_name='__main__')\n"
             "except SystemExit as e:\n    rc = e.code\n"
-            "print('BENCH', time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rc,"
-            " file=sys.stderr)\n")
+            "hwm = [ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM:')][0]\n"
+            "print('BENCH', time.perf_counter() - t, hwm, rc, file=sys.stderr)\n")
     proc = subprocess.Popen([sys.executable, "-c", code, "predict", str(video), "--model", str(model), "--out",
                              str(out), "--quiet"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
