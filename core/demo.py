@@ -1,8 +1,9 @@
 """The bundled demo project, and which project the dashboard opens first.
 
-``demo/`` holds a minute of *Big Buck Bunny*, its labels, its VGG16 features and a trained model (remade by
-``demo/make_demo.py``). :func:`create_demo` turns them into a ready project without running any network:
-the features are seeded into the project's cache, the model is copied in and measures the clip.
+``demo/`` holds a minute of *Big Buck Bunny*, its labels, its features (EfficientNet-Lite0, the default
+network) and a trained model (remade by ``demo/make_demo.py``). :func:`create_demo` turns them into a ready
+project without running any network: the features are seeded into the project's cache, the model is copied in
+and measures the clip.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ Writes, next to this script:
                      sound, cut with PyAV (``core.media.cut_clip``: no ``ffmpeg`` program needed);
 * ``labels.csv``     who is on screen, from ``benchmarks/bbb_truth.csv`` shifted by -110 s, every 3rd second only
                      (as a real user would label part of the seconds);
-* ``features.npz`` + ``features.json``  the VGG16 features of every second (so the app needs no VGG16 run);
+* ``features.npz`` + ``features.json``  the default network's features of every second (the app runs no
+                     network for them);
 * ``model/``         a classifier trained on those labels (characters with too few examples are left out).
 
 The dashboard copies these into a fresh "Demo" project on its first start (see ``core/project.py``).
@@ -59,7 +60,7 @@ def main() -> None:
                     help="keep the committed bbb_demo.mp4 and redo only the labels, features and model")
     args = ap.parse_args()
     import core
-    from core.project import trainable_labels
+    from core.labels import trainable_labels
 
     clip = HERE / "bbb_demo.mp4"
     if not (args.keep_clip and clip.is_file()):

@@ -197,14 +197,19 @@ def test_demo_project_first_start(dirs):
 
 
 @pytest.mark.skipif(not demo_available(), reason="demo files not generated")
-def test_new_video_in_a_project_gets_the_features_of_its_first_video(dirs, tmp_path):
-    """The demo's features come from the offline HED backbone; a user with ImageNet weights who adds an
-    episode to the demo project must get HED features too, or the project's model could not use both."""
+def test_new_video_in_a_project_gets_the_features_of_its_first_video(dirs, tmp_path, monkeypatch):
+    """The demo's features come from EfficientNet-Lite0; after the default network changes (here to VGG16), an
+    episode added to the demo project must still get the demo's features, or the project's model could not
+    use both."""
+    from core.effnet import EfficientNetFactory
+
+    monkeypatch.setattr(core.config, "BACKBONE", "vgg16")
     p = first_project()
     demo_key = p.videos()[0].backbone
     with open(synth_video(tmp_path, 6.0), "rb") as f:
         v = p.import_video(f, "episode2.mp4")
     factory, spec, weights = project_features(p, exclude=v.id)
-    assert isinstance(factory, VGG16Factory) and f"vgg16-{weights}-{spec.tag}" == demo_key
+    assert isinstance(factory, EfficientNetFactory) and f"efflite0-{weights}-{spec.tag}" == demo_key
+    assert isinstance(project_features(Project.create("empty"))[0], VGG16Factory)  # a new project: the default
     with pytest.raises(ProjectError, match="between 0.1 and 60"):
         sample_video(p, v.id, 0.0)
