@@ -239,8 +239,8 @@ def analyze(video: PathLike, labels: LabelSet | PathLike, out_dir: PathLike, eve
 def project_features(project: Project, exclude: Optional[int] = None
                      ) -> tuple[BackboneFactory, FeatureSpec, Optional[str]]:
     """Which features a project's videos get. Videos of one project share one model, so they must share one
-    kind of features: a new video takes the backbone of the project's first featurised video (the demo's HED
-    features stay HED even where ImageNet weights could be downloaded); a project without one uses its
+    kind of features: a new video takes the backbone of the project's first featurised video (a project begun
+    on VGG16 stays on VGG16 after the default changes); a project without one uses its
     ``backbone`` setting (default :data:`core.config.BACKBONE`) with that family's spec and weights."""
     return key_network(project_backbone_key(project, exclude))
 
