@@ -867,6 +867,17 @@ def cross_part_diagnosis(cache: Path, weights: str) -> str:
     return "\n".join(lines + [""])
 
 
+def product_settings(backbone_key: str, kind: Optional[str] = None) -> dict[str, Any]:
+    """The product's classifier settings for features of ``backbone_key`` (:func:`core.jobs.classifier_settings`:
+    the spatial head on cell features), without cross-validation for the spatial head: with the fixed 0.5
+    threshold the folds change only the reported validation scores, never a prediction, and they cost 6x."""
+    from core import config
+    from core.jobs import classifier_settings
+
+    settings = classifier_settings(backbone_key, kind or config.CLASSIFIER_KIND)
+    return {**settings, "n_folds": 1} if settings["kind"] == "spatial" else settings
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
@@ -899,7 +910,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     NETWORK = parse_network(a.backbone or config.BACKBONE)
     h, w = NETWORK[1].input_size
-    suffix = f"-{NETWORK[0]}-{h}x{w}"
+    cells = "-cells" if NETWORK[1].pooling == "cells" else ""  # the pooled results keep their names
+    suffix = f"-{NETWORK[0]}{cells}-{h}x{w}"
     start = time.perf_counter()
     times, names, Y = load_truth()
     fs = load_features(weights=a.weights)
@@ -907,7 +919,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     X = fs.features[idx]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    pipe = Pipeline({"kind": a.kind or config.CLASSIFIER_KIND})
+    pipe = Pipeline(product_settings(fs.backbone, a.kind))
     if not a.no_protocols:
         synth, _, synth_key = synthetic_data(Path(a.cache) / "synth-hard", weights=a.weights)
         rows = protocols(pipe, X, Y, times, names, synth, range(a.seeds), a.strategies)

@@ -11,12 +11,13 @@ Measured in one run, each figure the median of ``--runs`` repetitions:
    as a program of its own and timed like ``predict`` (importing TensorFlow and building the network included);
 5. peak memory of the first-run ``predict`` (with its decoding process);
 6. ``--training``: training on 300 labelled seconds of the film (``ScreenTimeClassifier.fit`` with the
-   product's defaults, cross-validation included, and with the old ``kind="auto"``), on the film's real
-   features of the product's network (extracted first if they are not cached, untimed) and its truth
-   (``benchmarks/bbb_truth.csv``).
+   product's defaults, cross-validation included, and on pooled features with the old ``kind="auto"``), on
+   the film's real features of the product's network (extracted first if they are not cached, untimed) and
+   its truth (``benchmarks/bbb_truth.csv``).
 
-The model used by ``predict`` is a linear model fitted to random features of the right size: prediction
-costs the same whatever its weights, and making a real one would need the film's features first.
+The model used by ``predict`` is the product's head for the network's features (the spatial head on cell
+features, :func:`core.jobs.classifier_settings`) fitted to random features of the right size: prediction costs
+the same whatever its weights, and making a real one would need the film's features first.
 
     python benchmarks/speed.py                       # the whole film, 3 runs (about 20 minutes on 2 cores)
     python benchmarks/speed.py --seconds 60 --runs 1 # a quick look on the first minute
@@ -72,7 +73,9 @@ def make_model(model_dir: Path, backbone_key: str, weights: str, dim: int, spec=
     X = rng.normal(size=(60, dim)).astype(np.float32)
     Y = (rng.random((60, 2)) > 0.5).astype(np.uint8)
     spec = spec or FeatureSpec()
-    clf = ScreenTimeClassifier(kind="linear").fit(X, Y, np.arange(60.0), ["A", "B"])
+    from core.jobs import classifier_settings
+
+    clf = ScreenTimeClassifier(**classifier_settings(backbone_key)).fit(X, Y, np.arange(60.0), ["A", "B"])
     clf.save(model_dir, extra={"backbone": backbone_key, "weights": weights, "every": 1.0,
                                "features": {"layers": list(spec.layers), "pooling": spec.pooling,
                                             "input_size": list(spec.input_size)}})
@@ -232,7 +235,8 @@ def tutorial_faithful(video: Path, workdir: Path, weights_from) -> None:
 
 
 def training(runs: int, labels: int = 300) -> dict:
-    """Seconds to train on ``labels`` random labelled seconds of the film: the product default and ``auto``."""
+    """Seconds to train on ``labels`` random labelled seconds of the film: the product default (cross-validation
+    included) and, on pooled features, ``auto``."""
     from core import ScreenTimeClassifier, extract_features
     from core.labels import read_labels_csv
 
@@ -240,9 +244,13 @@ def training(runs: int, labels: int = 300) -> dict:
     fs = extract_features(FILM, 1.0)  # the product's feature network (core.config.BACKBONE)
     pick = np.sort(np.random.default_rng(0).choice(len(truth.times), labels, replace=False))
     X, Y, T = fs.features[np.rint(truth.times[pick]).astype(int)], truth.values[pick], truth.times[pick]
+    from core.jobs import classifier_settings
+
+    default = classifier_settings(fs.backbone)  # the product's: the spatial head on cell features
     out: dict = {"labels": labels, "backbone": fs.backbone, "features": int(X.shape[1]), "cpu_count": os.cpu_count(),
-                 "default_kind": ScreenTimeClassifier().kind}
-    for name, params in (("default", {}), ("auto", {"kind": "auto"})):
+                 "default_kind": default["kind"]}
+    kinds = [("default", default)] + ([("auto", {"kind": "auto"})] if default["kind"] != "spatial" else [])
+    for name, params in kinds:
         secs = []
         for _ in range(runs):
             t = time.perf_counter()

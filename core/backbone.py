@@ -38,7 +38,8 @@ _MEANS = {IMAGENET: (103.939, 116.779, 123.68), HED: (104.00699, 116.66877, 122.
 #: from 0.840 to 0.856 at 100 random labels and from 0.896 to 0.916 at 200; block5_pool, avg or max alone,
 #: neighbouring frames and a 224x400 input (1.8x the compute) did no better (``docs/accuracy.md``, "Features").
 DEFAULT_LAYERS: tuple[str, ...] = ("block4_conv3", "block5_conv3")
-POOLINGS = ("avg", "max", "avgmax")
+#: ``cells``: no pooling, every cell of the grid kept (EfficientNet-Lite0 only: :mod:`core.effnet`).
+POOLINGS = ("avg", "max", "avgmax", "cells")
 DEFAULT_POOLING = "avgmax"
 
 
@@ -184,6 +185,9 @@ class VGG16Backbone:
     name = "vgg16"
 
     def __init__(self, spec: FeatureSpec = FeatureSpec(), weights: str | None = None) -> None:
+        if spec.pooling not in ("avg", "max", "avgmax"):
+            raise BackboneError(f"VGG16 features are pooled (avg, max or avgmax), not {spec.pooling}: choose the "
+                                "efflite0 feature network for cell features.")
         tf = import_tensorflow()
         import keras
 

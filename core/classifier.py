@@ -1,11 +1,13 @@
 """The character classifier: one yes/no output per character over frame features.
 
-Two kinds of model; the product trains ``linear`` (:data:`core.config.CLASSIFIER_KIND`), and ``kind="auto"``
-trains both on the same features and keeps the one that validates better:
+Three kinds of model. On cell features (the default, :data:`core.effnet.CELL_SPEC`) the product trains
+``spatial``; on pooled features ``linear`` (:data:`core.config.CLASSIFIER_KIND`), and ``kind="auto"`` trains
+``dense`` and ``linear`` on the same features and keeps the one that validates better:
 
 * ``dense``: the tutorial's recipe, a hidden dense layer with dropout, trained with per-character class
   weights (a sigmoid per character instead of the tutorial's exclusive softmax), in NumPy;
-* ``linear``: logistic regression per character with balanced class weights.
+* ``linear``: logistic regression per character with balanced class weights;
+* ``spatial``: cells scored one by one and a frame counted by its best ones (:mod:`core.spatial`).
 
 Validation is cross-validation over contiguous time blocks (:mod:`core.validation`). Models are saved as
 JSON plus a NumPy ``.npz`` of arrays: loading never executes code, and prediction needs only NumPy.
@@ -33,14 +35,17 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from . import config
+from . import config, spatial
 from ._version import __version__
 from .atomic import interrupted_replace, json_text, replace_dir
 from .errors import ModelError
 from .labels import ENOUGH_RULE, has_enough
 from .validation import Scores, scores, time_block_folds
 
+#: The kinds ``auto`` chooses between (on pooled features).
 KINDS = ("dense", "linear")
+#: Every kind a model may be.
+ALL_KINDS = (*KINDS, "spatial")
 #: Fewest Adam updates of the dense model, whatever the number of labels (120 labels at 60 epochs of
 #: batches of 32 gave 240 updates and left it 4 points below its converged accuracy).
 MIN_STEPS = 600
@@ -76,10 +81,15 @@ class _Fitted:
 
     @property
     def n_features(self) -> int:
+        if self.kind == "spatial":
+            return spatial.n_features(self.arrays)
         return int(self.arrays["mean"].shape[0])
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         a = self.arrays
+        if self.kind == "spatial":
+            return spatial.predict_proba(a, X)
+        X = np.asarray(X, np.float32)
         Z = (X - a["mean"]) / a["scale"]
         if self.kind == "linear":
             return _sigmoid(Z @ a["coef"].T + a["intercept"])
@@ -200,10 +210,11 @@ class ScreenTimeClassifier:
 
     Settings (keyword-only; the defaults are the product's; checked by :meth:`fit`, not here):
 
-    kind : ``"auto"``, ``"dense"`` or ``"linear"``
+    kind : ``"auto"``, ``"dense"``, ``"linear"`` or ``"spatial"``
         Default :data:`core.config.CLASSIFIER_KIND` (``linear``, and the measurement that chose it). ``auto``
         cross-validates both and keeps the one with the higher macro F1 (``dense`` on a tie); without
         cross-validation (fewer than 2 folds, see ``n_folds``) it takes ``linear``.
+        ``spatial`` (:mod:`core.spatial`) needs cell features and ``cell_dim``; ``auto`` never picks it.
     hidden : int
         Units of the dense model's hidden layer.
     dropout : float in [0, 1)
@@ -238,6 +249,9 @@ class ScreenTimeClassifier:
         cross-validation. Its ``cv_scores_`` are then optimistic, since the thresholds were chosen on the
         same probabilities; docs/accuracy.md measured that such thresholds over-fit small label sets
         (-0.05 to -0.08 macro F1 at 25-100 labels), which is why it is not the default.
+
+    cell_dim : int
+        Values per cell of cell features, for ``kind="spatial"`` (:data:`core.effnet.CELL_DIM`); 0 otherwise.
 
     Learned attributes (set by :meth:`fit` or :meth:`load`):
 
@@ -274,7 +288,8 @@ class ScreenTimeClassifier:
     def __init__(self, *, kind: str = config.CLASSIFIER_KIND, hidden: int = 256, dropout: float = 0.5,
                  input_dropout: float = 0.2, epochs: int = 60, min_steps: int = MIN_STEPS, batch_size: int = 32,
                  learning_rate: float = 1e-3, l2: float = 1e-3, C: float = 0.1, n_folds: int = config.CV_FOLDS,
-                 block_s: float = 10.0, random_state: int = 0, threshold: Threshold = config.THRESHOLD) -> None:
+                 block_s: float = 10.0, random_state: int = 0, threshold: Threshold = config.THRESHOLD,
+                 cell_dim: int = 0) -> None:
         self.kind = kind
         self.hidden = hidden
         self.dropout = dropout
@@ -289,6 +304,7 @@ class ScreenTimeClassifier:
         self.block_s = block_s
         self.random_state = random_state
         self.threshold = threshold
+        self.cell_dim = cell_dim
 
     # ---- scikit-learn's estimator protocol, without importing scikit-learn -----------------------------------
     @classmethod
@@ -334,8 +350,10 @@ class ScreenTimeClassifier:
 
     def _check_settings(self) -> None:
         """ValueError for a setting out of range (here, not in ``__init__``, as scikit-learn does)."""
-        if self.kind not in ("auto", *KINDS):
-            raise ValueError(f"kind must be auto, dense or linear, got {self.kind!r}")
+        if self.kind not in ("auto", *ALL_KINDS):
+            raise ValueError(f"kind must be auto, dense, linear or spatial, got {self.kind!r}")
+        if self.kind == "spatial" and self.cell_dim < 1:
+            raise ValueError(f"a spatial model needs cell_dim, the values per cell, got {self.cell_dim!r}")
         t = self.threshold
         if not (t == "cv" if isinstance(t, str) else (isinstance(t, (float, np.floating)) and 0.0 < t < 1.0)):
             raise ValueError(f"threshold must be a probability between 0 and 1 or 'cv', got {t!r}")
@@ -350,6 +368,8 @@ class ScreenTimeClassifier:
 
     # ---- training --------------------------------------------------------------------------------------------
     def _fit_one(self, kind: str, X: np.ndarray, Y: np.ndarray) -> _Fitted:
+        if kind == "spatial":
+            return _Fitted("spatial", spatial.fit(X, Y, self.cell_dim, self.C, self.random_state))
         if kind == "linear":
             return _fit_linear(X, Y, self.C, self.random_state)
         return _fit_dense(X, Y, hidden=self.hidden, dropout=self.dropout, input_dropout=self.input_dropout,
@@ -439,12 +459,19 @@ class ScreenTimeClassifier:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Probability (N, characters) that each character is on screen in each of the N frames."""
         self._check_fitted()
-        X = np.asarray(X, np.float32)
+        X = np.asarray(X)  # float16 cell features stay so: the spatial head converts a chunk at a time
         expected = self.n_features_in_
         if X.ndim != 2 or X.shape[1] != expected:
             raise ModelError(f"The features have {X.shape[-1]} values per frame but the model expects {expected}: "
                              "use the same backbone the model was trained with.")
         return self.model_.predict_proba(X).astype(np.float32)
+
+    def cell_logits(self, cells: np.ndarray) -> np.ndarray:
+        """A ``spatial`` model's logit of each character in each cell: (cells, d) -> (cells, characters)."""
+        self._check_fitted()
+        if self.kind_ != "spatial":
+            raise ModelError(f"A {self.kind_} model does not score cells: train a spatial one.")
+        return spatial.cell_logits(self.model_.arrays, np.asarray(cells, np.float32)[None])[0]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Presence (N, characters), bool: the probabilities at or above ``thresholds_``."""
@@ -509,6 +536,7 @@ MAX_WEIGHTS_BYTES = 512 * 1024**2
 ARRAY_SHAPES: dict[str, dict[str, tuple[str, ...]]] = {
     "linear": {"mean": ("D",), "scale": ("D",), "coef": ("C", "D"), "intercept": ("C",)},
     "dense": {"mean": ("D",), "scale": ("D",), "w1": ("D", "H"), "b1": ("H",), "w2": ("H", "C"), "b2": ("C",)},
+    "spatial": spatial.ARRAYS,
 }
 _READ_ERRORS = (OSError, ValueError, EOFError, KeyError, TypeError, RecursionError, zipfile.BadZipFile, zlib.error)
 
@@ -562,8 +590,8 @@ def _check_meta(meta: dict[str, Any]) -> None:
         raise _Damaged("it names no characters, or an empty one")
     if len(set(names)) != len(names):
         raise _Damaged("it names a character twice")
-    if meta.get("kind") not in KINDS:
-        raise _Damaged(f"its kind is {meta.get('kind')!r}, not one of {', '.join(KINDS)}")
+    if meta.get("kind") not in ALL_KINDS:
+        raise _Damaged(f"its kind is {meta.get('kind')!r}, not one of {', '.join(ALL_KINDS)}")
     thr = meta.get("thresholds")
     if (not isinstance(thr, list) or len(thr) != len(names)
             or not all(_is_number(t) and 0.0 < t < 1.0 for t in thr)):
@@ -599,7 +627,7 @@ def _check_arrays(kind: str, arrays: dict[str, np.ndarray], n_characters: int) -
     if set(arrays) != set(want):
         raise _Damaged(f"a {kind} model holds the arrays {', '.join(sorted(want))}, "
                        f"this one {', '.join(sorted(arrays)) or 'none'}")
-    dims: dict[str, int] = {"C": n_characters}
+    dims: dict[str, int] = {"C": n_characters, "1": 1}
     for name, axes in want.items():
         a = arrays[name]
         if a.ndim != len(axes) or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
@@ -610,7 +638,11 @@ def _check_arrays(kind: str, arrays: dict[str, np.ndarray], n_characters: int) -
                                f"character(s) and {dims.get('D', '?')} features")
         if not np.isfinite(a).all():
             raise _Damaged(f"its array {name} holds values that are not finite numbers")
-    if not (arrays["scale"] != 0).all():
+    if kind == "spatial":
+        wrong = spatial.check(arrays)
+        if wrong:
+            raise _Damaged(wrong)
+    elif not (arrays["scale"] != 0).all():
         raise _Damaged("its array scale holds a zero")
     return {k: np.asarray(v, np.float32) for k, v in arrays.items()}
 

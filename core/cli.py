@@ -238,7 +238,7 @@ def _add_common(p: argparse.ArgumentParser, every_default: Optional[float] = con
 def _add_smoothing(p: argparse.ArgumentParser) -> None:
     p.add_argument("--typical-run", type=duration_arg, default=config.TYPICAL_RUN_S, metavar="S",
                    help="how long a character typically stays on or off screen; unsure moments follow their "
-                        "neighbours accordingly (0: off; default: %(default)s)")
+                        f"neighbours accordingly (0: off, the default; {config.FOLLOW_RUN_S:g} is a good value)")
     p.add_argument("--bridge-gaps", type=duration_arg, default=config.BRIDGE_GAPS_S, metavar="S",
                    help="bridge gaps shorter than S seconds (default: %(default)s)")
     p.add_argument("--min-appearance", type=duration_arg, default=config.MIN_APPEARANCE_S, metavar="S",
@@ -251,9 +251,10 @@ def _add_model_choice(p: argparse.ArgumentParser) -> None:
                         "offline, weights fine-tuned for edges) (default: %(default)s)")
     p.add_argument("--weights", choices=["auto", "imagenet", "hed"], default=None,
                    help="VGG16 weights: ImageNet when available, else the HED backbone (default: auto)")
-    p.add_argument("--kind", choices=["auto", "dense", "linear"], default=config.CLASSIFIER_KIND,
-                   help="classifier; auto keeps whichever of dense and linear validates better "
-                        f"(default: {config.CLASSIFIER_KIND})")
+    p.add_argument("--kind", choices=["auto", "dense", "linear", "spatial"], default=None,
+                   help="classifier (default: the one the features call for: spatial on efflite0's cell features, "
+                        f"{config.CLASSIFIER_KIND} on pooled ones such as vgg16's); auto keeps whichever of dense "
+                        "and linear validates better")
 
 
 def build_parser() -> argparse.ArgumentParser:

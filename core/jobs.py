@@ -103,6 +103,30 @@ def spec_of(meta: dict[str, Any]) -> FeatureSpec:
     return FeatureSpec(tuple(s["layers"]), s["pooling"], (h, w))
 
 
+def classifier_settings(backbone_key: str, kind: Optional[str] = None) -> dict[str, Any]:
+    """The classifier's settings for features of ``backbone_key``. ``kind`` None (the default) takes the head
+    the features call for: ``spatial`` (:mod:`core.spatial`) on cell features, :data:`core.config.CLASSIFIER_KIND`
+    on pooled ones. A kind asked for that the features cannot take is refused with a :class:`ModelError`.
+
+    >>> classifier_settings("efflite0-imagenet-stage16+block-cells-288x512")
+    {'kind': 'spatial', 'cell_dim': 432}
+    >>> classifier_settings("vgg16-hed-bsds500-block4_conv3+block5_conv3-avgmax-224x224", "auto")
+    {'kind': 'auto'}
+    """
+    from .effnet import CELL_DIM
+
+    parsed = parse_key(backbone_key)
+    if parsed is not None and parsed[1].pooling == "cells":
+        if kind not in (None, "spatial"):
+            raise ModelError(f"The {kind} classifier needs pooled features, and these are cell features "
+                             f"({backbone_key}), which train the spatial head: leave the kind out.")
+        return {"kind": "spatial", "cell_dim": CELL_DIM}
+    if kind == "spatial":
+        raise ModelError(f"The spatial head needs cell features, and these are {backbone_key}: sample the videos "
+                         "with the efflite0 feature network (its default cell features), or choose linear.")
+    return {"kind": kind or config.CLASSIFIER_KIND}
+
+
 def training_matrix(pairs: Sequence[tuple[FeatureSet, LabelSet]], names: Sequence[str]
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stack the labelled moments of several videos: features X, labels Y, times (offset per video so that
@@ -124,7 +148,7 @@ def training_matrix(pairs: Sequence[tuple[FeatureSet, LabelSet]], names: Sequenc
 
 
 def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optional[PathLike] = None,
-                kind: str = config.CLASSIFIER_KIND, spec: Optional[FeatureSpec] = None,
+                kind: Optional[str] = None, spec: Optional[FeatureSpec] = None,
                 progress: Optional[ProgressCallback] = None) -> TrainResult:
     """Train on labelled moments of one or more videos whose features are already extracted.
 
@@ -140,7 +164,7 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
                          "extract them again with the same weights.")
     X, Y, T = training_matrix(pairs, names)
     report(progress, "training", 0, 1)
-    clf = ScreenTimeClassifier(kind=kind).fit(X, Y, T, names)
+    clf = ScreenTimeClassifier(**classifier_settings(keys.pop(), kind)).fit(X, Y, T, names)
     report(progress, "training", 1, 1)
     fs0 = pairs[0][0]
     parsed = parse_key(fs0.backbone)
@@ -155,7 +179,7 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
 
 
 def train(video: PathLike, labels: LabelSet | PathLike, model_dir: Optional[PathLike],
-          every: float = config.EVERY_S, weights: Optional[str] = None, kind: str = config.CLASSIFIER_KIND,
+          every: float = config.EVERY_S, weights: Optional[str] = None, kind: Optional[str] = None,
           spec: Optional[FeatureSpec] = None, cache: Optional[FeatureCache] = None,
           progress: Optional[ProgressCallback] = None, backbone: Optional[str] = None) -> TrainResult:
     """Extract (or reuse) the features of ``video`` and train on its labelled moments. ``backbone``: the
@@ -224,7 +248,7 @@ def predict(video: PathLike, model_dir: PathLike, out_dir: Optional[PathLike] = 
 
 
 def analyze(video: PathLike, labels: LabelSet | PathLike, out_dir: PathLike, every: float = config.EVERY_S,
-            weights: Optional[str] = None, smoothing: Smoothing = Smoothing(), kind: str = config.CLASSIFIER_KIND,
+            weights: Optional[str] = None, smoothing: Smoothing = Smoothing(), kind: Optional[str] = None,
             cache: Optional[FeatureCache] = None, progress: Optional[ProgressCallback] = None,
             backbone: Optional[str] = None) -> PredictResult:
     """Train on the labelled moments of ``video`` and predict the whole of it; the model goes to

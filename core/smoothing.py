@@ -5,7 +5,8 @@
    evidence, centred on that character's threshold; forward-backward gives the probability of "on screen"
    given the whole video, and a moment counts as present where that is at least 0.5. A confident frame keeps
    its own answer; a hesitant frame follows its neighbours. On Big Buck Bunny this raised macro F1 by 0.01-0.03
-   at every label budget (``docs/accuracy.md``, "Smoothing").
+   at every label budget with all seconds scored, but on unlabelled seconds of another part of the film it
+   spread mistakes (``docs/accuracy.md``), so it is off by default (:data:`core.config.TYPICAL_RUN_S`).
 2. The rules of :func:`smooth_track`: bridge short gaps, then drop short appearances (the dashboard's sliders).
 
 A gap is a run of absent moments between two present ones; it lasts (number of moments) x every seconds.

@@ -14,9 +14,13 @@ dense one): a map of where the evidence for the character
 is. For a linear head on the average part this is the classic class activation map; here it works for the
 dense head too, and for the max-pooled half that keeps small characters.
 
-Scoring each cell as if the frame were that cell alone does not work: on the demo's model, every cell of
-every frame then gives one character or another a probability of 1 (a single cell's values are far outside
-what the classifier saw in whole frames); see ``docs/where.md``.
+A ``spatial`` model (:mod:`core.spatial`, on cell features) needs none of this: it scores cells itself, and its
+map is each cell's logit under its cells' regression, the very scores whose best cells make the frame's. Its
+cells are the rows of the video's cell features, so a sampled moment needs no network at all.
+
+For the pooled heads, scoring each cell as if the frame were that cell alone does not work: on the demo's
+model, every cell of every frame then gives one character or another a probability of 1 (a single cell's
+values are far outside what the classifier saw in whole frames); see ``docs/where.md``.
 
 Maps are computed only for the frames shown (evidence frames, the Label page's frame), once: the cells'
 values are cached beside the feature cache, keyed by the video's content hash, the moment and the backbone
@@ -37,10 +41,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .atomic import save_npz
+from .backbone import parse_key
 from .cache import _READ_ERRORS, FeatureCache
 from .classifier import ScreenTimeClassifier
 from .errors import ModelError
-from .features import BackboneFactory, backbone_family, key_network
+from .features import BackboneFactory, FeatureSet, backbone_family, key_network
 from .hashing import hashed_identity
 from .progress import ProgressCallback, report
 from .project import ModelRecord, Project, Video
@@ -122,9 +127,25 @@ def _logit_and_gradient(clf: ScreenTimeClassifier, x: np.ndarray) -> tuple[np.nd
     return logit, (a["w1"] @ (on[:, None] * a["w2"])) / a["scale"][:, None]
 
 
+def _spatial_map(clf: ScreenTimeClassifier, cells: np.ndarray, time_s: float) -> WhereMap:
+    """A ``spatial`` model's own map: each cell's logit for each character, as the model scores cells."""
+    gh, gw, dim = cells.shape
+    if gh * gw * dim != clf.n_features_in_:
+        raise ModelError(f"The maps have {gh * gw * dim} values but the model expects {clf.n_features_in_}: "
+                         "train the model again on this machine.")
+    flat = np.asarray(cells, np.float32).reshape(gh * gw, dim)
+    logits = clf.cell_logits(flat)
+    probs = clf.predict_proba(flat.reshape(1, -1))[0]
+    return WhereMap(float(time_s), tuple(clf.names_), logits.T.reshape(len(clf.names_), gh, gw).astype(np.float32),
+                    probs.astype(np.float32))
+
+
 def score_cells(clf: ScreenTimeClassifier, cells: np.ndarray, is_max: np.ndarray, time_s: float) -> WhereMap:
     """A moment's map from its cells' values (rows, columns, dim), which of them are maxima (dim,), and a
-    trained classifier."""
+    trained classifier. A ``spatial`` model scores the cells itself (:mod:`core.spatial`); for the others each
+    pooled value is shared out among the cells, as the module says."""
+    if clf.kind_ == "spatial":
+        return _spatial_map(clf, cells, time_s)
     gh, gw, dim = cells.shape
     if dim != clf.n_features_in_:
         raise ModelError(f"The maps have {dim} values per cell but the model expects {clf.n_features_in_}: "
@@ -194,13 +215,35 @@ def _backbone_for(key: str, factory: Optional[BackboneFactory], progress: Option
     return backbone
 
 
+def _cells_from_features(fs: FeatureSet, backbone_key: str, times: Sequence[float]) -> dict[float, np.ndarray]:
+    """The (rows, columns, values) cells of the sampled moments among ``times``, read from cell features of
+    ``backbone_key`` (none for pooled features or another key)."""
+    from .effnet import CELL_DIM, cell_grid
+
+    parsed = parse_key(backbone_key)
+    if fs.backbone != backbone_key or parsed is None or parsed[1].pooling != "cells":
+        return {}
+    gh, gw = cell_grid(parsed[1])
+    if fs.features.shape[1] != gh * gw * CELL_DIM:
+        return {}
+    out = {}
+    for t in times:
+        i = int(np.searchsorted(fs.times, t))
+        if i < len(fs.times) and abs(float(fs.times[i]) - t) < 1e-6:
+            out[float(t)] = np.asarray(fs.features[i]).reshape(gh, gw, CELL_DIM)
+    return out
+
+
 def where_maps(video: os.PathLike[str] | str, times: Sequence[float], clf: ScreenTimeClassifier,
                backbone_key: str, cache: Optional[FeatureCache] = None, factory: Optional[BackboneFactory] = None,
                sha256: Optional[str] = None, progress: Optional[ProgressCallback] = None,
-               frames: Optional[Mapping[float, np.ndarray]] = None) -> list[WhereMap]:
+               frames: Optional[Mapping[float, np.ndarray]] = None, features: Optional[FeatureSet] = None
+               ) -> list[WhereMap]:
     """The maps of ``times`` in ``video`` under a model trained on ``backbone_key`` features; the network runs
     only for moments whose cells are not cached yet (and is not built when all are). ``frames`` holds moments'
-    frames the caller has decoded already (so none is decoded twice); the others are read from ``video``."""
+    frames the caller has decoded already (so none is decoded twice); the others are read from ``video``.
+    ``features``: the video's features, whose rows are the cells themselves when they are cell features (a
+    sampled moment then needs no network at all)."""
     cache = cache if cache is not None else FeatureCache()
     if sha256 is None:
         probe_video(video)  # a bad video is named in one sentence
@@ -213,6 +256,12 @@ def where_maps(video: os.PathLike[str] | str, times: Sequence[float], clf: Scree
             missing.append(float(t))
         else:
             found[float(t)] = cached
+    if missing and features is not None:  # cell features hold each moment's cells: no network needed
+        for t, cells in _cells_from_features(features, backbone_key, missing).items():
+            _store_cells(cells_path(cache, sha256, t, backbone_key), sha256, backbone_key, cells,
+                         np.zeros(cells.shape[-1], bool))
+            found[t] = (cells.astype(np.float32), np.zeros(cells.shape[-1], bool))
+        missing = [t for t in missing if t not in found]
     if missing:
         backbone = _backbone_for(backbone_key, factory, progress)
         for i, t in enumerate(missing):
@@ -241,8 +290,11 @@ def project_where(project: Project, m: ModelRecord, v: Video, times: Sequence[fl
     key = project.model_backbone(m)
     if key is None:
         raise ModelError("The model's folder cannot be read: train the model again on the Train page.")
+    cells = parse_key(key)
+    features = (project.features(v) if cells is not None and cells[1].pooling == "cells"
+                and missing_moments(project.cache, v.sha256, times, key) else None)
     return where_maps(project.video_path(v), times, project.classifier(m), key, project.cache,
-                      sha256=v.sha256, progress=progress)
+                      sha256=v.sha256, progress=progress, features=features)
 
 
 def project_drawn(project: Project, m: ModelRecord, wm: WhereMap) -> tuple[list[str], bool]:

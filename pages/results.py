@@ -12,7 +12,7 @@ import streamlit as st
 from PIL import Image
 
 from core import Smoothing, Timeline, mmss, project_record, project_timeline
-from core.config import TYPICAL_RUN_S
+from core.config import FOLLOW_RUN_S
 from core.project import ModelRecord, Project, Video
 from core.spotcheck import MIN_CHECKED, CharacterCheck, ProjectCheck, project_check
 from core.summary import evidence_times, totals, totals_csv
@@ -27,7 +27,7 @@ def _save_smoothing(p: Project) -> None:
     with common.friendly("saving the settings"):
         p.set_smoothing(Smoothing(bridge_gaps_s=float(st.session_state["bridge_gaps"]),
                                   min_appearance_s=float(st.session_state["min_appearance"]),
-                                  typical_run_s=TYPICAL_RUN_S if st.session_state["follow"] else 0.0))
+                                  typical_run_s=FOLLOW_RUN_S if st.session_state["follow"] else 0.0))
 
 
 def smoothing_ui(p: Project) -> Smoothing:
@@ -38,10 +38,11 @@ def smoothing_ui(p: Project) -> Smoothing:
     st.session_state["follow"] = s.typical_run_s > 0
     with st.container(border=True):
         st.markdown("**Tidy up the timeline**")
-        st.checkbox("Let unsure moments follow their neighbours (recommended)", key="follow",
+        st.checkbox("Let unsure moments follow their neighbours", key="follow",
                     on_change=_save_smoothing, args=(p,),
                     help="A moment where the model hesitates takes the answer of the seconds around it; "
-                         "confident moments keep their own.")
+                         "confident moments keep their own. Off by default: on footage the model was not "
+                         "taught on, it spread its mistakes more than it fixed them (docs/accuracy.md).")
         c1, c2 = st.columns(2)
         c1.slider("Ignore appearances shorter than", 0.0, 10.0, step=0.5, format="%.1f s", key="min_appearance",
                   on_change=_save_smoothing, args=(p,),

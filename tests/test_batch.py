@@ -197,7 +197,7 @@ def test_a_lost_result_is_made_again_from_cached_features(first_run, model: Path
 
 
 @pytest.mark.parametrize("settings, why", [
-    (dict(smoothing=Smoothing(typical_run_s=0.0)), "other smoothing"),
+    (dict(smoothing=Smoothing(typical_run_s=2.5)), "other smoothing"),
     (dict(every=2.0), "another step"),
 ], ids=["other-smoothing", "other-step"])
 def test_other_settings_make_the_results_again(local_ray, model: Path, series: Path, tmp_path: Path, settings,

@@ -159,7 +159,8 @@ def test_an_unfitted_model_says_to_train_it_first(use: Callable[[ScreenTimeClass
 
 
 @pytest.mark.parametrize("setting, message", [
-    pytest.param({"kind": "forest"}, "kind must be auto, dense or linear", id="kind"),
+    pytest.param({"kind": "forest"}, "kind must be auto, dense, linear or spatial", id="kind"),
+    pytest.param({"kind": "spatial"}, "a spatial model needs cell_dim", id="spatial-without-cells"),
     pytest.param({"threshold": 1.0}, "threshold must be a probability between 0 and 1 or 'cv'", id="threshold-1"),
     pytest.param({"threshold": 0.0}, "threshold must be a probability", id="threshold-0"),
     pytest.param({"threshold": "f1"}, "threshold must be a probability", id="threshold-word"),

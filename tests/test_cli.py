@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, TWO_NAMES, TWO_SCHEDULE
 from synth import make_video
 
+from core.jobs import classifier_settings
 from core.smoothing import Smoothing
 
 EVERY = 1.0
@@ -84,7 +85,9 @@ def test_timeline_and_report_contract(analyzed: Path, two_video: Path) -> None:
     assert rep["smoothing"]["bridge_gaps_s"] == default.bridge_gaps_s
     assert rep["smoothing"]["min_appearance_s"] == default.min_appearance_s
     assert rep["smoothing"]["in_words"] == default.describe()
-    assert rep["model"]["kind"] in ("dense", "linear") and rep["model"]["characters"] == TWO_NAMES
+    # the head the features call for: spatial on the default cell features, linear on pooled ones
+    assert rep["model"]["kind"] == classifier_settings(rep["backbone"])["kind"]
+    assert rep["model"]["characters"] == TWO_NAMES
     assert rep["features_computed"] == 60
     assert {r["a"] + "+" + r["b"] for r in rep["together"]} == {"Red+Blue"}
     # Red and Blue are together 8-12 and 44-47: 7 s
@@ -103,11 +106,15 @@ def test_second_run_computes_no_features(analyzed: Path, two_video: Path, cache:
 
 def test_train_then_predict(analyzed: Path, two_video: Path, two_labels: Path, cache: Path, tmp_path: Path) -> None:
     r = run_cli("train", two_video, "--labels", two_labels, "--model", tmp_path / "m", "--kind", "linear",
+                "--quiet", cache=cache)  # a pooled head on the default cell features: refused in one sentence
+    assert r.returncode != 0 and not (tmp_path / "m").exists()
+    assert "needs pooled features" in r.stderr and "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1
+    r = run_cli("train", two_video, "--labels", two_labels, "--model", tmp_path / "m", "--kind", "spatial",
                 "--quiet", cache=cache)
     assert r.returncode == 0, r.stderr
-    assert "Model (linear) saved" in r.stdout and "Red" in r.stdout and "F1" in r.stdout
+    assert "Model (spatial) saved" in r.stdout and "Red" in r.stdout and "F1" in r.stdout
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert meta["kind"] == "linear" and meta["characters"] == TWO_NAMES and meta["every"] == 1.0
+    assert meta["kind"] == "spatial" and meta["characters"] == TWO_NAMES and meta["every"] == 1.0
     r = run_cli("predict", two_video, "--model", tmp_path / "m", "--out", tmp_path / "o", "--quiet",
                 "--min-appearance", "0", cache=cache)
     assert r.returncode == 0, r.stderr

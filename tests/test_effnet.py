@@ -16,6 +16,8 @@ from core.features import backbone_factory, default_spec, extract_features
 
 #: A small input keeps the tests quick; the network and its pooling are those of the product's 224x224.
 SMALL = FeatureSpec(effnet.LAYERS, "avgmax", (64, 96))
+#: The product's default cell features, at the same small input (a 2x3 grid).
+SMALL_CELLS = FeatureSpec(effnet.CELL_LAYERS, "cells", (64, 96))
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,7 @@ def test_the_factory_builds_once_and_names_its_keys() -> None:
     assert parse_key(factory.candidate_keys(SMALL, None)[0]) == ("imagenet", SMALL)
     with pytest.raises(BackboneError, match="ImageNet weights only"):
         factory(SMALL, "hed")
-    with pytest.raises(BackboneError, match="pool the layers"):
+    with pytest.raises(BackboneError, match=r"use the layers stage16\+head"):
         effnet.EfficientNetLite0Backbone(FeatureSpec(("block5_conv3",), "avg", (64, 64)))
 
 
@@ -81,3 +83,46 @@ def test_train_and_predict_keep_the_backbone(tmp_path: Path) -> None:
     assert out.features.backbone == res.features[0].backbone
     fs = extract_features(video, 1.0, SMALL, cache=cache, backbone_factory=backbone_factory(effnet.FAMILY))
     np.testing.assert_array_equal(fs.features, res.features[0].features)
+
+
+def test_cell_features_are_the_maps_cell_by_cell() -> None:
+    net = backbone_factory(effnet.FAMILY)(SMALL_CELLS, None)
+    assert net.key == "efflite0-imagenet-stage16+block-cells-64x96"
+    assert effnet.cell_grid(SMALL_CELLS) == (2, 3) and net.dim == 2 * 3 * effnet.CELL_DIM
+    frames = _frames(2, seed=2)
+    a = net.embed(frames)
+    assert a.shape == (2, net.dim) and a.dtype == np.float16 and np.isfinite(a).all()
+    cells, is_max = net.maps(frames)
+    assert cells.shape == (2, 2, 3, effnet.CELL_DIM) and not is_max.any()
+    np.testing.assert_array_equal(cells.reshape(2, -1), a.astype(np.float32))
+    assert not np.allclose(cells[0, 0, 0], cells[0, 1, 2])  # each cell its own values
+    assert parse_key(net.key) == ("imagenet", SMALL_CELLS)
+    with pytest.raises(BackboneError, match="use the layers stage16\\+block"):
+        effnet.EfficientNetLite0Backbone(FeatureSpec(effnet.LAYERS, "cells", (64, 96)))
+
+
+def test_cell_features_train_the_spatial_head_and_show_where_without_the_network(tmp_path: Path) -> None:
+    from core.where import where_maps
+
+    schedule = {"Red": [(2, 9), (14, 19)], "Blue": [(6, 12), (16, 20)]}
+    video = make_video(tmp_path / "v.mp4", schedule, 20.0)
+    labels = write_truth_csv(tmp_path / "labels.csv", schedule, ["Red", "Blue"], 20.0)
+    cache = FeatureCache(tmp_path / "cache")
+    res = jobs.train(video, labels, tmp_path / "model", spec=SMALL_CELLS, cache=cache, backbone=effnet.FAMILY)
+    fs = res.features[0]
+    assert fs.features.dtype == np.float16 and res.classifier.kind_ == "spatial"
+    out = jobs.predict(video, tmp_path / "model", tmp_path / "out", cache=cache)
+    assert out.features.computed == 0 and out.meta["model"]["kind"] == "spatial"
+    present = out.timeline.present[:, out.timeline.names.index("Red")]
+    truth = np.array([any(a <= t < b for a, b in schedule["Red"]) for t in out.timeline.times])
+    assert (present == truth).mean() >= 0.8  # a trivially easy clip: red on screen or not
+
+    class NoNetwork:
+        def __call__(self, spec: FeatureSpec, weights: object) -> None:
+            raise AssertionError("the network was built: the cells were in the features")
+
+    maps = where_maps(video, [3.0, 10.0], res.classifier, fs.backbone, cache, NoNetwork(),  # type: ignore[arg-type]
+                      sha256=fs.video_sha256, features=fs)
+    assert maps[0].cells.shape == (2, 2, 3)
+    np.testing.assert_allclose([m.prob("Red") for m in maps],
+                               out.timeline.probs[[3, 10], out.timeline.names.index("Red")], rtol=1e-5)

@@ -75,4 +75,4 @@ def test_shapes_and_settings() -> None:
         smooth_probs(np.zeros(3), np.array([0.5]), 1.0, Smoothing())
     with pytest.raises(ValueError):
         Smoothing(0, 0, -1.0)
-    assert Smoothing() == Smoothing(0.0, 0.0, 2.5)  # the default chosen on the protocols of issue 11
+    assert Smoothing() == Smoothing(0.0, 0.0, 0.0)  # the default chosen on the protocols of issue 11: off

@@ -1,0 +1,139 @@
+"""The spatial head: a character is scored cell by cell and a frame counts by its best cells.
+
+A frame's cell features (:data:`core.effnet.CELL_SPEC`) are a bag of cells (144 at 288x512), each with
+``cell_dim`` values. Two logistic regressions per character, both on standardised values with balanced classes
+and the classifier's ``C``, and the mean of their probabilities:
+
+* **cells** (multiple-instance learning, mi-SVM's alternation): every cell of a frame without the character is
+  a negative; at first every cell of a frame with it is a positive, then, for :data:`ROUNDS` more fits, only
+  each such frame's :data:`TOP_K` best-scoring cells. A frame's logit is the mean of its :data:`TOP_K` best
+  cells' logits, so one small character in a corner counts and the background around it does not.
+* **pooled**: the cells averaged and max-pooled over the frame (2 x ``cell_dim`` values).
+
+Measured on every protocol of issue 11 by ``benchmarks/mil_head.py`` (the same method, written for the
+benchmark) and then by ``benchmarks/accuracy.py`` through this module (``docs/accuracy.md``). A fitted head is
+a dict of float32 arrays (:data:`ARRAYS`), saved like the other kinds'; prediction needs only NumPy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Cells that make a frame's score, and the rounds of re-choosing a positive frame's cells after the first fit.
+TOP_K = 2
+ROUNDS = 2
+#: Frames scored at once: 512 frames of 144 x 432 values are 127 MB in float32.
+CHUNK = 512
+#: Logit of a character whose training set holds one class only (as :data:`core.classifier.ONE_CLASS_LOGIT`).
+ONE_CLASS_LOGIT = 8.0
+#: The arrays of a fitted head, with their shapes in d (values per cell), P (2 d) and C (characters).
+ARRAYS: dict[str, tuple[str, ...]] = {
+    "cell_mean": ("d",), "cell_scale": ("d",), "cell_coef": ("C", "d"), "cell_intercept": ("C",),
+    "pool_mean": ("P",), "pool_scale": ("P",), "pool_coef": ("C", "P"), "pool_intercept": ("C",),
+    "n_cells": ("1",),
+}
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    return out
+
+
+def _scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    return mean.astype(np.float32), scale.astype(np.float32)
+
+
+def _pooled(cells: np.ndarray) -> np.ndarray:
+    """(N, cells, d) -> (N, 2 d): the average and the maximum over the cells."""
+    return np.concatenate([cells.mean(axis=1), cells.max(axis=1)], axis=1)
+
+
+def _balanced(t: np.ndarray) -> np.ndarray:
+    """Sample weights that make both classes weigh half (scikit-learn's ``balanced``, for changing sets)."""
+    pos = max(1, int(t.sum()))
+    neg = max(1, len(t) - pos)
+    out: np.ndarray = np.where(t == 1, 0.5 / pos, 0.5 / neg) * len(t)
+    return out
+
+
+def as_cells(X: np.ndarray, cell_dim: int) -> np.ndarray:
+    """(N, cells x d) features -> (N, cells, d) float32; ValueError when the width is not whole cells."""
+    if X.ndim != 2 or cell_dim < 1 or X.shape[1] % cell_dim:
+        raise ValueError(f"cell features need a width that is a multiple of {cell_dim} values, got {X.shape}")
+    return np.asarray(X, np.float32).reshape(len(X), -1, cell_dim)
+
+
+def fit(X: np.ndarray, Y: np.ndarray, cell_dim: int, C: float, seed: int) -> dict[str, np.ndarray]:
+    """The arrays of a head trained on features ``X`` (N, cells x ``cell_dim``) and 0/1 labels ``Y`` (N, chars)."""
+    from sklearn.linear_model import LogisticRegression
+
+    cells = as_cells(X, cell_dim)
+    n, m, d = cells.shape
+    cell_mean, cell_scale = _scale(cells.reshape(-1, d))
+    z = (cells - cell_mean) / cell_scale
+    pooled = _pooled(cells)
+    pool_mean, pool_scale = _scale(pooled)
+    zp = (pooled - pool_mean) / pool_scale
+    chars = Y.shape[1]
+    out = {"cell_mean": cell_mean, "cell_scale": cell_scale, "cell_coef": np.zeros((chars, d), np.float32),
+           "cell_intercept": np.zeros(chars, np.float32), "pool_mean": pool_mean, "pool_scale": pool_scale,
+           "pool_coef": np.zeros((chars, 2 * d), np.float32), "pool_intercept": np.zeros(chars, np.float32),
+           "n_cells": np.array([m], np.float32)}
+    for j in range(chars):
+        y = Y[:, j]
+        if y.min() == y.max():  # one class only (inside cross-validation): predict it
+            out["cell_intercept"][j] = out["pool_intercept"][j] = ONE_CLASS_LOGIT if y[0] else -ONE_CLASS_LOGIT
+            continue
+        lr = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed).fit(zp, y)
+        out["pool_coef"][j], out["pool_intercept"][j] = lr.coef_[0], lr.intercept_[0]
+        neg, bags = z[y == 0].reshape(-1, d), z[y == 1]
+        pos = bags.reshape(-1, d)
+        for _ in range(ROUNDS + 1):
+            t = np.r_[np.zeros(len(neg)), np.ones(len(pos))]
+            cl = LogisticRegression(C=C, max_iter=500, random_state=seed)
+            cl.fit(np.vstack([neg, pos]), t, sample_weight=_balanced(t))
+            s = (bags @ cl.coef_[0].astype(np.float32)) + np.float32(cl.intercept_[0])
+            best = np.argsort(-s, axis=1)[:, :TOP_K]
+            pos = np.take_along_axis(bags, best[..., None], axis=1).reshape(-1, d)
+        out["cell_coef"][j], out["cell_intercept"][j] = cl.coef_[0], cl.intercept_[0]
+    return out
+
+
+def n_features(arrays: dict[str, np.ndarray]) -> int:
+    """Feature values per frame the head expects: cells x values per cell."""
+    return int(arrays["n_cells"][0]) * int(arrays["cell_mean"].shape[0])
+
+
+def check(arrays: dict[str, np.ndarray]) -> str:
+    """What is wrong with a head's arrays beyond their shapes, in a few words ("" when nothing is)."""
+    m, d = float(arrays["n_cells"][0]), int(arrays["cell_mean"].shape[0])
+    if not (m >= 1 and m == int(m)):
+        return f"its cell count is {m!r}"
+    if arrays["pool_mean"].shape[0] != 2 * d:
+        return "its pooled arrays do not fit its cells"
+    if not ((arrays["cell_scale"] != 0).all() and (arrays["pool_scale"] != 0).all()):
+        return "its scales hold a zero"
+    return ""
+
+
+def cell_logits(arrays: dict[str, np.ndarray], cells: np.ndarray) -> np.ndarray:
+    """(N, cells, d) float32 -> (N, cells, characters): each cell's logit under the cells' regression."""
+    z = (cells - arrays["cell_mean"]) / arrays["cell_scale"]
+    out: np.ndarray = z @ arrays["cell_coef"].T + arrays["cell_intercept"]
+    return out
+
+
+def predict_proba(arrays: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """(N, cells x d) features -> (N, characters) float32 probabilities, :data:`CHUNK` frames at a time."""
+    d = int(arrays["cell_mean"].shape[0])
+    out = np.zeros((len(X), arrays["cell_coef"].shape[0]), np.float32)
+    for start in range(0, len(X), CHUNK):
+        cells = as_cells(X[start:start + CHUNK], d)
+        top = np.sort(cell_logits(arrays, cells), axis=1)[:, -TOP_K:].mean(axis=1)
+        zp = (_pooled(cells) - arrays["pool_mean"]) / arrays["pool_scale"]
+        pool = zp @ arrays["pool_coef"].T + arrays["pool_intercept"]
+        out[start:start + CHUNK] = (_sigmoid(top) + _sigmoid(pool)) / 2
+    return out
