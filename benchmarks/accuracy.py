@@ -74,16 +74,21 @@ def load_features(spec: Any = None, video: Path = VIDEO, weights: Optional[str] 
 
 
 def parse_network(text: str) -> tuple[str, Any]:
-    """``FAMILY`` or ``FAMILY:HxW`` (``efflite0:288x512``) -> (family, its default spec at that input size)."""
+    """``FAMILY``, ``FAMILY:HxW`` (``efflite0:288x512``) or ``FAMILY:HxW:pooled`` -> (family, its default spec at
+    that input size; ``pooled``: EfficientNet-Lite0's pooled features instead of its cells)."""
     from dataclasses import replace
 
+    from core import effnet
     from core.features import backbone_factory, default_spec
 
-    family, _, size = text.partition(":")
+    family, _, rest = text.partition(":")
+    size, _, kind = rest.partition(":")
     spec = default_spec(backbone_factory(family))
     if size:
         h, w = (int(v) for v in size.split("x"))
         spec = replace(spec, input_size=(h, w))
+    if kind == "pooled" and family == effnet.FAMILY:
+        spec = replace(spec, layers=effnet.LAYERS, pooling="avgmax")
     return family, spec
 
 
@@ -728,7 +733,8 @@ def colour_features(fs: Any, idx: np.ndarray) -> np.ndarray:
 
 #: Feature sets of other networks for the candidates, by name: what ``--backbone`` would say (the product's
 #: own feature pipeline and cache compute them).
-OTHER_NETWORKS = {"effl0": "efflite0:224x224", "effl0-288x512": "efflite0:288x512"}
+#: The candidates' networks: EfficientNet-Lite0's pooled features (the candidates were measured on them).
+OTHER_NETWORKS = {"effl0": "efflite0:224x224:pooled", "effl0-288x512": "efflite0:288x512:pooled"}
 
 Data = tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]
 
@@ -885,12 +891,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     ap.add_argument("--cache", default=os.environ.get("SCREENTIME_CACHE", "/tmp/acc-cache"))
     ap.add_argument("--weights", default="hed", help="auto, imagenet or hed (default hed: offline-reproducible)")
-    ap.add_argument("--backbone", default=None, metavar="FAMILY[:HxW]",
+    ap.add_argument("--backbone", default=None, metavar="FAMILY[:HxW[:pooled]]",
                     help="the protocols' feature network, e.g. vgg16 or efflite0:224x224 (default: the product's, "
                          "core.config.BACKBONE; VGG16 takes --weights); results go to protocols-<family>-<HxW>.md/json")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--img", default=str(ROOT / "docs" / "img"))
     ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--pooled", action="store_true",
+                    help="EfficientNet-Lite0's pooled features (2784 values; the defaults before the spatial head) "
+                         "instead of its cells")
+    ap.add_argument("--typical-run", type=float, default=None, metavar="S",
+                    help="the two-state smoothing's prior (default: the product's, off; 2.5 was the default before)")
     ap.add_argument("--kind", default=None, choices=("linear", "dense", "auto"),
                     help="classifier kind (default: the product's, core.config.CLASSIFIER_KIND)")
     ap.add_argument("--no-classic", action="store_true",
@@ -908,7 +919,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     global NETWORK
     from core import config
 
-    NETWORK = parse_network(a.backbone or config.BACKBONE)
+    network = a.backbone or config.BACKBONE
+    if a.pooled:
+        network += (":" if ":" in network else f":{'x'.join(map(str, config.EFFNET_INPUT_SIZE))}:") + "pooled"
+    NETWORK = parse_network(network)
     h, w = NETWORK[1].input_size
     cells = "-cells" if NETWORK[1].pooling == "cells" else ""  # the pooled results keep their names
     suffix = f"-{NETWORK[0]}{cells}-{h}x{w}"
@@ -919,7 +933,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     X = fs.features[idx]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    pipe = Pipeline(product_settings(fs.backbone, a.kind))
+    from core import Smoothing
+
+    pipe = Pipeline(product_settings(fs.backbone, a.kind),
+                    settings=None if a.typical_run is None else Smoothing(typical_run_s=a.typical_run))
     if not a.no_protocols:
         synth, _, synth_key = synthetic_data(Path(a.cache) / "synth-hard", weights=a.weights)
         rows = protocols(pipe, X, Y, times, names, synth, range(a.seeds), a.strategies)
