@@ -71,12 +71,20 @@ def test_a_different_weights_file_is_refused(tmp_path: Path, monkeypatch: pytest
         effnet.weights_file()
 
 
-def test_train_and_predict_keep_the_backbone(tmp_path: Path) -> None:
-    schedule = {"Red": [(2, 9), (14, 19)], "Blue": [(6, 12), (16, 20)]}
-    video = make_video(tmp_path / "v.mp4", schedule, 20.0)
-    labels = write_truth_csv(tmp_path / "labels.csv", schedule, ["Red", "Blue"], 20.0)
+SCHEDULE = {"Red": [(2, 9), (14, 19)], "Blue": [(6, 12), (16, 20)]}
+
+
+def _clip(tmp_path: Path, spec: FeatureSpec) -> tuple[Path, FeatureCache, jobs.TrainResult]:
+    """A 20 s clip of Red and Blue, every second labelled, and a model trained on its features of ``spec``."""
+    video = make_video(tmp_path / "v.mp4", SCHEDULE, 20.0)
+    labels = write_truth_csv(tmp_path / "labels.csv", SCHEDULE, ["Red", "Blue"], 20.0)
     cache = FeatureCache(tmp_path / "cache")
-    res = jobs.train(video, labels, tmp_path / "model", spec=SMALL, cache=cache, backbone=effnet.FAMILY)
+    return video, cache, jobs.train(video, labels, tmp_path / "model", spec=spec, cache=cache,
+                                    backbone=effnet.FAMILY)
+
+
+def test_train_and_predict_keep_the_backbone(tmp_path: Path) -> None:
+    video, cache, res = _clip(tmp_path, SMALL)
     assert res.features[0].backbone == "efflite0-imagenet-stage16+head-avgmax-64x96"
     out = jobs.predict(video, tmp_path / "model", tmp_path / "out", cache=cache)
     assert out.features.computed == 0  # the model's own features, read from the cache
@@ -104,17 +112,13 @@ def test_cell_features_are_the_maps_cell_by_cell() -> None:
 def test_cell_features_train_the_spatial_head_and_show_where_without_the_network(tmp_path: Path) -> None:
     from core.where import where_maps
 
-    schedule = {"Red": [(2, 9), (14, 19)], "Blue": [(6, 12), (16, 20)]}
-    video = make_video(tmp_path / "v.mp4", schedule, 20.0)
-    labels = write_truth_csv(tmp_path / "labels.csv", schedule, ["Red", "Blue"], 20.0)
-    cache = FeatureCache(tmp_path / "cache")
-    res = jobs.train(video, labels, tmp_path / "model", spec=SMALL_CELLS, cache=cache, backbone=effnet.FAMILY)
+    video, cache, res = _clip(tmp_path, SMALL_CELLS)
     fs = res.features[0]
     assert fs.features.dtype == np.float16 and res.classifier.kind_ == "spatial"
     out = jobs.predict(video, tmp_path / "model", tmp_path / "out", cache=cache)
     assert out.features.computed == 0 and out.meta["model"]["kind"] == "spatial"
     present = out.timeline.present[:, out.timeline.names.index("Red")]
-    truth = np.array([any(a <= t < b for a, b in schedule["Red"]) for t in out.timeline.times])
+    truth = np.array([any(a <= t < b for a, b in SCHEDULE["Red"]) for t in out.timeline.times])
     assert (present == truth).mean() >= 0.8  # a trivially easy clip: red on screen or not
 
     class NoNetwork:
