@@ -877,10 +877,9 @@ def product_settings(backbone_key: str, kind: Optional[str] = None) -> dict[str,
     """The product's classifier settings for features of ``backbone_key`` (:func:`core.jobs.classifier_settings`:
     the spatial head on cell features), without cross-validation for the spatial head: with the fixed 0.5
     threshold the folds change only the reported validation scores, never a prediction, and they cost 6x."""
-    from core import config
     from core.jobs import classifier_settings
 
-    settings = classifier_settings(backbone_key, kind or config.CLASSIFIER_KIND)
+    settings = classifier_settings(backbone_key, kind)
     return {**settings, "n_folds": 1} if settings["kind"] == "spatial" else settings
 
 
@@ -903,7 +902,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--typical-run", type=float, default=None, metavar="S",
                     help="the two-state smoothing's prior (default: the product's, off; 2.5 was the default before)")
     ap.add_argument("--kind", default=None, choices=("linear", "dense", "auto"),
-                    help="classifier kind (default: the product's, core.config.CLASSIFIER_KIND)")
+                    help="classifier kind on pooled features (default: the one the features call for, "
+                         "core.jobs.classifier_settings)")
     ap.add_argument("--no-classic", action="store_true",
                     help="skip the all-491-seconds tables (the secondary view: accuracy.md)")
     ap.add_argument("--no-protocols", action="store_true",
