@@ -10,9 +10,10 @@ and the classifier's ``C``, and the mean of their probabilities:
   cells' logits, so one small character in a corner counts and the background around it does not.
 * **pooled**: the cells averaged and max-pooled over the frame (2 x ``cell_dim`` values).
 
-Measured on every protocol of issue 11 by ``benchmarks/mil_head.py`` (the same method, written for the
-benchmark) and then by ``benchmarks/accuracy.py`` through this module (``docs/accuracy.md``). A fitted head is
-a dict of float32 arrays (:data:`ARRAYS`), saved like the other kinds'; prediction needs only NumPy.
+Measured on every protocol of issue 11 by ``benchmarks/accuracy.py`` and, with other settings (the parts
+alone, :data:`TOP_K`, :data:`ROUNDS`, ``C``, smoothing), by ``benchmarks/mil_head.py`` (``docs/accuracy.md``).
+A fitted head is a dict of float32 arrays (:data:`ARRAYS`), saved like the other kinds'; prediction needs only
+NumPy.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import numpy as np
 #: Cells that make a frame's score, and the rounds of re-choosing a positive frame's cells after the first fit.
 TOP_K = 2
 ROUNDS = 2
+#: The regressions whose probabilities a frame's is the mean of (``benchmarks/mil_head.py`` measures each alone).
+PARTS: tuple[str, ...] = ("cells", "pooled")
 #: Frames scored at once: 512 frames of 144 x 432 values are 127 MB in float32.
 CHUNK = 512
 #: Logit of a character whose training set holds one class only (as :data:`core.classifier.ONE_CLASS_LOGIT`).
@@ -132,8 +135,9 @@ def predict_proba(arrays: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
     out = np.zeros((len(X), arrays["cell_coef"].shape[0]), np.float32)
     for start in range(0, len(X), CHUNK):
         cells = as_cells(X[start:start + CHUNK], d)
-        top = np.sort(cell_logits(arrays, cells), axis=1)[:, -TOP_K:].mean(axis=1)
-        zp = (_pooled(cells) - arrays["pool_mean"]) / arrays["pool_scale"]
-        pool = zp @ arrays["pool_coef"].T + arrays["pool_intercept"]
-        out[start:start + CHUNK] = (_sigmoid(top) + _sigmoid(pool)) / 2
+        logits = {"cells": np.sort(cell_logits(arrays, cells), axis=1)[:, -TOP_K:].mean(axis=1)}
+        if "pooled" in PARTS:
+            zp = (_pooled(cells) - arrays["pool_mean"]) / arrays["pool_scale"]
+            logits["pooled"] = zp @ arrays["pool_coef"].T + arrays["pool_intercept"]
+        out[start:start + CHUNK] = np.mean([_sigmoid(logits[part]) for part in PARTS], axis=0)
     return out

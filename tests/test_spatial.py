@@ -40,6 +40,25 @@ def test_the_head_finds_a_character_in_one_cell_and_one_spread_over_the_frame() 
     assert int(np.argmax(clf.cell_logits(cells)[:, 0])) == int(np.argmax(cells[:, 0]))
 
 
+def test_a_frames_probability_is_the_mean_of_its_parts_and_each_part_can_be_measured_alone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    X, Y, _ = _bags()
+    arrays = spatial.fit(X, Y, DIM, 0.1, 0)
+    both = spatial.predict_proba(arrays, X)
+    alone = {}
+    for part in ("cells", "pooled"):
+        monkeypatch.setattr(spatial, "PARTS", (part,))
+        alone[part] = spatial.predict_proba(arrays, X)
+    np.testing.assert_allclose(both, (alone["cells"] + alone["pooled"]) / 2, atol=1e-6)
+    top2 = np.sort(spatial.cell_logits(arrays, spatial.as_cells(X, DIM)), axis=1)[:, -2:].mean(axis=1)
+    np.testing.assert_allclose(alone["cells"], 1 / (1 + np.exp(-top2)), atol=1e-6)
+    # Each part alone still tells the frames with Dot from those without, and the two are not one model.
+    dot = Y[:, 0] == 1
+    for p in alone.values():
+        assert p[dot, 0].mean() - p[~dot, 0].mean() > 0.3
+    assert np.abs(alone["cells"] - alone["pooled"]).max() > 0.1
+
+
 def test_save_and_load_give_the_same_predictions_and_a_damaged_head_is_refused(tmp_path: Path) -> None:
     X, Y, T = _bags()
     clf = ScreenTimeClassifier(kind="spatial", cell_dim=DIM).fit(X, Y, T, ["Dot", "Wash"])
