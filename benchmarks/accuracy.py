@@ -105,6 +105,16 @@ class Pipeline:
     smoothing: Optional[Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = None  # (probs, thr, X)
     settings: Any = None  # a core.Smoothing; None: the product's default
 
+    def training_rows(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, mask: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The features, labels and times the classifier is fitted on: the labelled moments (a subclass may
+        add copies of them)."""
+        return X[mask], Y[mask], times[mask]
+
+    def scored(self, X: np.ndarray) -> np.ndarray:
+        """The features each moment is scored on (a subclass may carry more beside them)."""
+        return X
+
     def fit_predict(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str],
                     mask: np.ndarray, segments: Optional[np.ndarray] = None
                     ) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -118,8 +128,9 @@ class Pipeline:
         present = np.zeros(Y.shape, bool)
         if not cols:
             return probs, present, cols
-        clf = ScreenTimeClassifier(**self.classifier).fit(X[mask], Yl[:, cols], times[mask],
-                                                          [names[j] for j in cols])
+        Xt, Yt, tt = self.training_rows(X, Y, times, mask)
+        clf = ScreenTimeClassifier(**self.classifier).fit(Xt, Yt[:, cols], tt, [names[j] for j in cols])
+        X = self.scored(X)
         p = clf.predict_proba(X)
         probs[:, cols] = p
         seg = np.zeros(len(X), int) if segments is None else np.asarray(segments)

@@ -4,8 +4,10 @@ The product's head (:mod:`core.spatial`) on the product's cell features, through
 (the same label masks, seeds and scoring as ``protocols-efflite0-cells-288x512.md``), once per variant: its two
 parts alone (the cells' multiple-instance regression, the pooled one), the cells that make a frame's score
 (``TOP_K``), the rounds of re-choosing a positive frame's cells (``ROUNDS``; 0: every cell of a positive frame
-stays a positive), the regularisation ``C``, the two-state smoothing, thresholds chosen by cross-validation and
-self-training. Random labels, and suggested ones for the variants named by ``--suggested``:
+stays a positive), the regularisation ``C``, the two-state smoothing, thresholds chosen by cross-validation,
+self-training, and mirrored copies of the labelled frames (their features computed from the frames flipped left
+to right, cached under their own key in ``CACHE/mirrored``). Random labels, and suggested ones for the variants
+named by ``--suggested``:
 
     PYTHONPATH=. .venv/bin/python benchmarks/mil_head.py --cache /work/acc-cache
 
@@ -39,15 +41,87 @@ class Variant:
     typical_run_s: float = 0.0  # the two-state smoothing's prior (0: off, the product's default)
     threshold: str = "0.5"  # or "cv": one per character, chosen on out-of-fold probabilities (6x the fits)
     self_train: float = 0.0  # > 0: confident unlabelled moments join the labels (accuracy.Candidate)
+    mirrored: bool = False  # each labelled frame flipped left to right joins the labels too (:class:`Mirrored`)
 
-    def pipeline(self, base: dict[str, Any]) -> acc.Pipeline:
-        """``accuracy.py``'s pipeline for this variant on the product's classifier settings ``base``."""
+    def pipeline(self, base: dict[str, Any], dim: int) -> acc.Pipeline:
+        """``accuracy.py``'s pipeline for this variant on the product's classifier settings ``base`` and
+        features of ``dim`` values (a mirrored variant's moments carry their mirror's ``dim`` values beside)."""
         from core import Smoothing, config
 
         clf: dict[str, Any] = {**base, "C": self.C}
         if self.threshold == "cv":
             clf.update(threshold="cv", n_folds=config.CV_FOLDS)
-        return acc.Candidate(clf, settings=Smoothing(typical_run_s=self.typical_run_s), self_train=self.self_train)
+        smoothing = Smoothing(typical_run_s=self.typical_run_s)
+        if self.mirrored:
+            return Mirrored(clf, settings=smoothing, self_train=self.self_train, dim=dim)
+        return acc.Candidate(clf, settings=smoothing, self_train=self.self_train)
+
+
+@dataclass
+class Mirrored(acc.Candidate):
+    """Trains on the labelled frames and on their mirror images (the same labels; the same times, so that a
+    frame and its mirror share a validation block), scores the frames alone. Each moment's features are its
+    frame's ``dim`` values, then its mirror's."""
+
+    dim: int = 0
+
+    def training_rows(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, mask: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        Xl = X[mask]
+        return (np.vstack([Xl[:, :self.dim], Xl[:, self.dim:]]), np.vstack([Y[mask], Y[mask]]),
+                np.concatenate([times[mask], times[mask]]))
+
+    def scored(self, X: np.ndarray) -> np.ndarray:
+        return X[:, :self.dim]
+
+
+class _MirroredBackbone:
+    """A backbone's features of its frames flipped left to right, under a key of their own."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.key = inner.key + "-mirrored"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        return self._inner.embed(np.ascontiguousarray(batch[:, :, ::-1]))
+
+
+class _MirroredFactory:
+    """:func:`core.features.backbone_factory`'s factory of ``family``, its backbones mirrored."""
+
+    def __init__(self, family: str) -> None:
+        from core.features import backbone_factory
+
+        self._inner = backbone_factory(family)
+        self.default_spec = self._inner.default_spec
+
+    def __call__(self, spec: Any, weights: Optional[str]) -> _MirroredBackbone:
+        return _MirroredBackbone(self._inner(spec, weights))
+
+    def candidate_keys(self, spec: Any, weights: Optional[str]) -> list[str]:
+        return [key + "-mirrored" for key in self._inner.candidate_keys(spec, weights)]
+
+
+def with_mirrors(X: np.ndarray, synth: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]], times: np.ndarray,
+                 cache: Path) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """The film's moments ``X`` and the synthetic clips' with their mirror images' features beside them,
+    computed by the product's feature pipeline into a cache of their own (``cache / "mirrored"``)."""
+    from core import extract_features
+    from core.features import FeatureCache
+
+    family, spec = acc.NETWORK
+    store = FeatureCache(cache / "mirrored")
+
+    def mirrored(video: Path) -> np.ndarray:
+        return extract_features(video, 1.0, spec, None, cache=store, keep_thumbs=False,
+                                backbone_factory=_MirroredFactory(family)).features
+
+    mirror_synth, _, _ = acc.synthetic_data(cache / "synth-hard", features=mirrored)
+    film = np.hstack([X, mirrored(acc.VIDEO)[np.rint(times).astype(int)]])
+    return film, {seed: (np.hstack([F, mirror_synth[seed][0]]), y, t) for seed, (F, y, t) in synth.items()}
 
 
 VARIANTS: dict[str, Variant] = {
@@ -64,6 +138,7 @@ VARIANTS: dict[str, Variant] = {
     "C 0.3": Variant(C=0.3),
     "thresholds by CV": Variant(threshold="cv"),
     "self-training at 0.9": Variant(self_train=0.9),
+    "mirrored copies of the labelled frames": Variant(mirrored=True),
 }
 
 
@@ -102,14 +177,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     X = fs.features[np.rint(times).astype(int)]
     synth, _, _ = acc.synthetic_data(args.cache / "synth-hard")
     base = acc.product_settings(fs.backbone)
+    mirrors = (with_mirrors(X, synth, times, args.cache) if any(VARIANTS[n].mirrored for n in args.variants)
+               else None)
     results: dict[str, dict[str, float]] = {}
     details = []
     for name in args.variants:
         v = VARIANTS[name]
-        pipe = v.pipeline(base)
+        pipe = v.pipeline(base, X.shape[1])
         strategies = ["random"] + (["suggested"] if name in args.suggested else [])
+        film, clips = mirrors if v.mirrored and mirrors is not None else (X, synth)
         with head_settings(v):
-            rows = acc.protocols(pipe, X, Y, times, names, synth, range(args.seeds), strategies)
+            rows = acc.protocols(pipe, film, Y, times, names, clips, range(args.seeds), strategies)
         results[name] = acc.headline(rows, names)
         details.append(f"### {name}\n\n" + acc.protocol_details(rows, names, acc.SYNTH_NAMES))
     per_hour_mb = fs.features[0].nbytes * 3600 / 1e6
