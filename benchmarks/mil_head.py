@@ -1,4 +1,4 @@
-"""The spatial head's settings on every protocol of ``accuracy.py`` (issue 11, "Spatial heads").
+r"""The spatial head's settings on every protocol of ``accuracy.py`` (issue 11, "Spatial heads").
 
 The product's head (:mod:`core.spatial`) on the product's cell features, through ``accuracy.py``'s pipeline
 (the same label masks, seeds and scoring as ``protocols-efflite0-cells-288x512.md``), once per variant: its two
@@ -9,7 +9,8 @@ self-training, and mirrored copies of the labelled frames (their features comput
 to right, cached under their own key in ``CACHE/mirrored``). Random labels, and suggested ones for the variants
 named by ``--suggested``:
 
-    PYTHONPATH=. .venv/bin/python benchmarks/mil_head.py --cache /work/acc-cache
+    PYTHONPATH=. .venv/bin/python benchmarks/mil_head.py --cache /work/acc-cache --suggested "C 0.3" \
+        "mirrored copies of the labelled frames"
 
 Writes ``benchmarks/results/mil_head.{md,json}``.
 """
