@@ -135,9 +135,11 @@ def predict_proba(arrays: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
     out = np.zeros((len(X), arrays["cell_coef"].shape[0]), np.float32)
     for start in range(0, len(X), CHUNK):
         cells = as_cells(X[start:start + CHUNK], d)
-        logits = {"cells": np.sort(cell_logits(arrays, cells), axis=1)[:, -TOP_K:].mean(axis=1)}
+        logits = []
+        if "cells" in PARTS:
+            logits.append(np.sort(cell_logits(arrays, cells), axis=1)[:, -TOP_K:].mean(axis=1))
         if "pooled" in PARTS:
             zp = (_pooled(cells) - arrays["pool_mean"]) / arrays["pool_scale"]
-            logits["pooled"] = zp @ arrays["pool_coef"].T + arrays["pool_intercept"]
-        out[start:start + CHUNK] = np.mean([_sigmoid(logits[part]) for part in PARTS], axis=0)
+            logits.append(zp @ arrays["pool_coef"].T + arrays["pool_intercept"])
+        out[start:start + CHUNK] = np.mean([_sigmoid(z) for z in logits], axis=0)
     return out
