@@ -145,7 +145,8 @@ VARIANTS: dict[str, Variant] = {
 
 @contextmanager
 def head_settings(v: Variant) -> Iterator[None]:
-    """:mod:`core.spatial`'s module settings set to ``v``'s for the block, and put back after it."""
+    """:mod:`core.spatial`'s module settings set to ``v``'s for the block (read by the heads fitted in it, which
+    keep them), and put back after it."""
     from core import spatial
 
     saved = spatial.PARTS, spatial.TOP_K, spatial.ROUNDS

@@ -624,10 +624,12 @@ def _check_meta(meta: dict[str, Any]) -> None:
 def _check_arrays(kind: str, arrays: dict[str, np.ndarray], n_characters: int) -> dict[str, np.ndarray]:
     """The arrays of ``kind``, float32, finite, with consistent shapes; ``scale`` never zero."""
     want = ARRAY_SHAPES[kind]
+    if kind == "spatial" and set(arrays) == set(want) - set(spatial.SAVED_BEFORE):
+        arrays = {**arrays, **spatial.SAVED_BEFORE}  # saved before a head kept its settings
     if set(arrays) != set(want):
         raise _Damaged(f"a {kind} model holds the arrays {', '.join(sorted(want))}, "
                        f"this one {', '.join(sorted(arrays)) or 'none'}")
-    dims: dict[str, int] = {"C": n_characters, "1": 1}
+    dims: dict[str, int] = {"C": n_characters, "1": 1, "2": 2}
     for name, axes in want.items():
         a = arrays[name]
         if a.ndim != len(axes) or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):

@@ -13,14 +13,16 @@ and the classifier's ``C``, and the mean of their probabilities:
 Measured on every protocol of issue 11 by ``benchmarks/accuracy.py`` and, with other settings (the parts
 alone, :data:`TOP_K`, :data:`ROUNDS`, ``C``, smoothing), by ``benchmarks/mil_head.py`` (``docs/accuracy.md``).
 A fitted head is a dict of float32 arrays (:data:`ARRAYS`), saved like the other kinds'; prediction needs only
-NumPy.
+NumPy. :data:`TOP_K`, :data:`ROUNDS` and :data:`PARTS` are read when a head is fitted, and the head keeps the
+ones prediction needs (``top_k``, ``parts``), so a saved head always predicts the way it was trained.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Cells that make a frame's score, and the rounds of re-choosing a positive frame's cells after the first fit.
+#: Cells that make a frame's score, and the rounds of re-choosing a positive frame's cells after the first fit
+#: (the settings of a head about to be fitted; a fitted head keeps its own).
 TOP_K = 2
 ROUNDS = 2
 #: The regressions whose probabilities a frame's is the mean of (``benchmarks/mil_head.py`` measures each alone).
@@ -33,8 +35,14 @@ ONE_CLASS_LOGIT = 8.0
 ARRAYS: dict[str, tuple[str, ...]] = {
     "cell_mean": ("d",), "cell_scale": ("d",), "cell_coef": ("C", "d"), "cell_intercept": ("C",),
     "pool_mean": ("P",), "pool_scale": ("P",), "pool_coef": ("C", "P"), "pool_intercept": ("C",),
-    "n_cells": ("1",),
+    "n_cells": ("1",), "top_k": ("1",), "parts": ("2",),
 }
+#: What a head saved before it kept its settings was fitted with (the only settings the product had used).
+SAVED_BEFORE = {"top_k": np.array([2], np.float32), "parts": np.array([1, 1], np.float32)}
+
+
+#: The order of the ``parts`` array's flags.
+_PART_ORDER = ("cells", "pooled")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -84,7 +92,8 @@ def fit(X: np.ndarray, Y: np.ndarray, cell_dim: int, C: float, seed: int) -> dic
     out = {"cell_mean": cell_mean, "cell_scale": cell_scale, "cell_coef": np.zeros((chars, d), np.float32),
            "cell_intercept": np.zeros(chars, np.float32), "pool_mean": pool_mean, "pool_scale": pool_scale,
            "pool_coef": np.zeros((chars, 2 * d), np.float32), "pool_intercept": np.zeros(chars, np.float32),
-           "n_cells": np.array([m], np.float32)}
+           "n_cells": np.array([m], np.float32), "top_k": np.array([TOP_K], np.float32),
+           "parts": np.array([p in PARTS for p in _PART_ORDER], np.float32)}
     for j in range(chars):
         y = Y[:, j]
         if y.min() == y.max():  # one class only (inside cross-validation): predict it
@@ -117,6 +126,12 @@ def check(arrays: dict[str, np.ndarray]) -> str:
         return f"its cell count is {m!r}"
     if arrays["pool_mean"].shape[0] != 2 * d:
         return "its pooled arrays do not fit its cells"
+    k = float(arrays["top_k"][0])
+    if not (1 <= k <= m and k == int(k)):
+        return f"its top_k is {k!r}, not a whole number of its {int(m)} cells"
+    flags = arrays["parts"]
+    if not (np.isin(flags, (0, 1)).all() and flags.any()):
+        return "its parts are not flags with at least one set"
     if not ((arrays["cell_scale"] != 0).all() and (arrays["pool_scale"] != 0).all()):
         return "its scales hold a zero"
     return ""
@@ -132,13 +147,15 @@ def cell_logits(arrays: dict[str, np.ndarray], cells: np.ndarray) -> np.ndarray:
 def predict_proba(arrays: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
     """(N, cells x d) features -> (N, characters) float32 probabilities, :data:`CHUNK` frames at a time."""
     d = int(arrays["cell_mean"].shape[0])
+    top_k = int(arrays["top_k"][0])
+    use_cells, use_pooled = (bool(f) for f in arrays["parts"])
     out = np.zeros((len(X), arrays["cell_coef"].shape[0]), np.float32)
     for start in range(0, len(X), CHUNK):
         cells = as_cells(X[start:start + CHUNK], d)
         logits = []
-        if "cells" in PARTS:
-            logits.append(np.sort(cell_logits(arrays, cells), axis=1)[:, -TOP_K:].mean(axis=1))
-        if "pooled" in PARTS:
+        if use_cells:
+            logits.append(np.sort(cell_logits(arrays, cells), axis=1)[:, -top_k:].mean(axis=1))
+        if use_pooled:
             zp = (_pooled(cells) - arrays["pool_mean"]) / arrays["pool_scale"]
             logits.append(zp @ arrays["pool_coef"].T + arrays["pool_intercept"])
         out[start:start + CHUNK] = np.mean([_sigmoid(z) for z in logits], axis=0)

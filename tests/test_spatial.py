@@ -48,7 +48,9 @@ def test_a_frames_probability_is_the_mean_of_its_parts_and_each_part_can_be_meas
     alone = {}
     for part in ("cells", "pooled"):
         monkeypatch.setattr(spatial, "PARTS", (part,))
-        alone[part] = spatial.predict_proba(arrays, X)
+        fitted = spatial.fit(X, Y, DIM, 0.1, 0)
+        assert fitted["parts"].tolist() == [part == "cells", part == "pooled"]
+        alone[part] = spatial.predict_proba(fitted, X)
     np.testing.assert_allclose(both, (alone["cells"] + alone["pooled"]) / 2, atol=1e-6)
     top2 = np.sort(spatial.cell_logits(arrays, spatial.as_cells(X, DIM)), axis=1)[:, -2:].mean(axis=1)
     np.testing.assert_allclose(alone["cells"], 1 / (1 + np.exp(-top2)), atol=1e-6)
@@ -57,6 +59,20 @@ def test_a_frames_probability_is_the_mean_of_its_parts_and_each_part_can_be_meas
     for p in alone.values():
         assert p[dot, 0].mean() - p[~dot, 0].mean() > 0.3
     assert np.abs(alone["cells"] - alone["pooled"]).max() > 0.1
+
+
+def test_a_fitted_head_predicts_with_the_settings_it_was_fitted_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, Y, _ = _bags()
+    monkeypatch.setattr(spatial, "TOP_K", 3)
+    monkeypatch.setattr(spatial, "PARTS", ("cells",))
+    arrays = spatial.fit(X, Y, DIM, 0.1, 0)
+    before = spatial.predict_proba(arrays, X)
+    top3 = np.sort(spatial.cell_logits(arrays, spatial.as_cells(X, DIM)), axis=1)[:, -3:].mean(axis=1)
+    np.testing.assert_allclose(before, 1 / (1 + np.exp(-top3)), atol=1e-6)
+    # The module's settings changed after the fit do not change how the head predicts.
+    monkeypatch.setattr(spatial, "TOP_K", 1)
+    monkeypatch.setattr(spatial, "PARTS", ("cells", "pooled"))
+    np.testing.assert_array_equal(spatial.predict_proba(arrays, X), before)
 
 
 def test_save_and_load_give_the_same_predictions_and_a_damaged_head_is_refused(tmp_path: Path) -> None:
@@ -69,13 +85,24 @@ def test_save_and_load_give_the_same_predictions_and_a_damaged_head_is_refused(t
     with np.load(tmp_path / "m" / "weights.npz", allow_pickle=False) as z:
         assert sorted(z.files) == sorted(spatial.ARRAYS)
         arrays = {k: z[k] for k in z.files}
-    arrays["n_cells"] = np.array([2.5], np.float32)
-    np.savez(tmp_path / "m" / "weights.npz", **arrays)
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     meta.pop("weights_sha256")
     (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelError, match=r"damaged \(its cell count is 2.5\)"):
-        ScreenTimeClassifier.load(tmp_path / "m")
+
+    def saved_with(**changed: np.ndarray) -> None:
+        np.savez(tmp_path / "m" / "weights.npz", **{k: v for k, v in {**arrays, **changed}.items() if v.size})
+
+    # A head saved before heads kept their settings was fitted with the top 2 cells and both parts.
+    saved_with(top_k=np.array([]), parts=np.array([]))
+    old, _ = ScreenTimeClassifier.load(tmp_path / "m")
+    np.testing.assert_array_equal(old.predict_proba(X), clf.predict_proba(X))
+    for changed, why in [({"n_cells": np.array([2.5], np.float32)}, "its cell count is 2.5"),
+                         ({"top_k": np.array([13], np.float32)}, "its top_k is 13.0, not a whole number of its 12"),
+                         ({"parts": np.array([0, 0], np.float32)}, "its parts are not flags with at least one set"),
+                         ({"parts": np.array([1], np.float32)}, "its array parts has shape")]:
+        saved_with(**changed)
+        with pytest.raises(ModelError, match=rf"damaged \({why}"):
+            ScreenTimeClassifier.load(tmp_path / "m")
 
 
 def test_features_of_another_width_are_refused_in_one_sentence() -> None:
