@@ -104,16 +104,23 @@ class Pipeline:
     classifier: dict[str, Any] = field(default_factory=dict)
     smoothing: Optional[Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = None  # (probs, thr, X)
     settings: Any = None  # a core.Smoothing; None: the product's default
+    #: > 0: each moment's row is its frame's ``mirror_dim`` values, then its mirror image's (:func:`with_mirrors`),
+    #: and the labelled moments' mirror images are learned from as the product does (``copies`` of
+    #: ``ScreenTimeClassifier.fit``, :mod:`core.mirrored`); the frames alone are scored.
+    mirror_dim: int = 0
 
     def training_rows(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, mask: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The features, labels and times the classifier is fitted on: the labelled moments (a subclass may
-        add copies of them)."""
-        return X[mask], Y[mask], times[mask]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+        """The features, labels and times the classifier is fitted on (the labelled moments), and the copies of
+        them with the index of each one's moment (none, or their mirror images)."""
+        d = self.mirror_dim or X.shape[1]
+        Xl = X[mask]
+        copies = (Xl[:, d:], np.arange(len(Xl))) if self.mirror_dim else ()
+        return Xl[:, :d], Y[mask], times[mask], copies
 
     def scored(self, X: np.ndarray) -> np.ndarray:
-        """The features each moment is scored on (a subclass may carry more beside them)."""
-        return X
+        """The features each moment is scored on (its frame's alone)."""
+        return X[:, :self.mirror_dim] if self.mirror_dim else X
 
     def fit_predict(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str],
                     mask: np.ndarray, segments: Optional[np.ndarray] = None
@@ -128,8 +135,8 @@ class Pipeline:
         present = np.zeros(Y.shape, bool)
         if not cols:
             return probs, present, cols
-        Xt, Yt, tt = self.training_rows(X, Y, times, mask)
-        clf = ScreenTimeClassifier(**self.classifier).fit(Xt, Yt[:, cols], tt, [names[j] for j in cols])
+        Xt, Yt, tt, copies = self.training_rows(X, Y, times, mask)
+        clf = ScreenTimeClassifier(**self.classifier).fit(Xt, Yt[:, cols], tt, [names[j] for j in cols], *copies)
         X = self.scored(X)
         p = clf.predict_proba(X)
         probs[:, cols] = p
@@ -702,6 +709,8 @@ class Candidate(Pipeline):
     def fit_predict(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str],
                     mask: np.ndarray, segments: Optional[np.ndarray] = None
                     ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        if self.mirror_dim and (self.per_video or self.shot_centre):
+            raise ValueError("per-video standardisation and shot-centred features do not split mirror images off")
         seg = np.zeros(len(X), int) if segments is None else np.asarray(segments)
         X = np.asarray(X, np.float32)
         if self.per_video:
@@ -884,6 +893,24 @@ def cross_part_diagnosis(cache: Path, weights: str) -> str:
     return "\n".join(lines + [""])
 
 
+def with_mirrors(X: np.ndarray, synth: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]], times: np.ndarray,
+                 cache: Path) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """The film's moments ``X`` and the synthetic clips' with their mirror images' features beside them, by the
+    product's :func:`core.mirrored.mirrored_features`, kept in a cache of their own (``cache / "mirrored"``)."""
+    from core.cache import FeatureCache
+    from core.mirrored import mirrored_features
+
+    store = FeatureCache(cache / "mirrored")
+
+    def mirrored(video: Path) -> np.ndarray:
+        fs = load_features(video=video)
+        return mirrored_features(fs, fs.times, store)
+
+    mirror_synth, _, _ = synthetic_data(cache / "synth-hard", features=mirrored)
+    film = np.hstack([X, mirrored(VIDEO)[np.rint(times).astype(int)]])
+    return film, {seed: (np.hstack([F, mirror_synth[seed][0]]), y, t) for seed, (F, y, t) in synth.items()}
+
+
 def product_settings(backbone_key: str, kind: Optional[str] = None) -> dict[str, Any]:
     """The product's classifier settings for features of ``backbone_key`` (:func:`core.jobs.classifier_settings`:
     the spatial head on cell features), without cross-validation for the spatial head: with the fixed 0.5
@@ -915,6 +942,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--kind", default=None, choices=("linear", "dense", "auto"),
                     help="classifier kind on pooled features (default: the one the features call for, "
                          "core.jobs.classifier_settings)")
+    ap.add_argument("--no-mirrors", action="store_true",
+                    help="the spatial head without the labelled frames' mirror images (the default before)")
     ap.add_argument("--no-classic", action="store_true",
                     help="skip the all-491-seconds tables (the secondary view: accuracy.md)")
     ap.add_argument("--no-protocols", action="store_true",
@@ -936,7 +965,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     NETWORK = parse_network(network)
     h, w = NETWORK[1].input_size
     cells = "-cells" if NETWORK[1].pooling == "cells" else ""  # the pooled results keep their names
-    suffix = f"-{NETWORK[0]}{cells}-{h}x{w}"
+    suffix = f"-{NETWORK[0]}{cells}-{h}x{w}" + ("-no-mirrors" if a.no_mirrors else "")
     start = time.perf_counter()
     times, names, Y = load_truth()
     fs = load_features(weights=a.weights)
@@ -945,22 +974,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     from core import Smoothing
+    from core.jobs import uses_mirrors
 
-    pipe = Pipeline(product_settings(fs.backbone, a.kind),
-                    settings=None if a.typical_run is None else Smoothing(typical_run_s=a.typical_run))
+    settings = product_settings(fs.backbone, a.kind)
+    mirrors = uses_mirrors(settings) and not a.no_mirrors
+    pipe = Pipeline(settings, settings=None if a.typical_run is None else Smoothing(typical_run_s=a.typical_run),
+                    mirror_dim=X.shape[1] if mirrors else 0)
+    synth: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     if not a.no_protocols:
         synth, _, synth_key = synthetic_data(Path(a.cache) / "synth-hard", weights=a.weights)
+    if mirrors:
+        X, synth = with_mirrors(X, synth, times, Path(a.cache))
+    if not a.no_protocols:
         rows = protocols(pipe, X, Y, times, names, synth, range(a.seeds), a.strategies)
         head = headline(rows, names)
         meta = {"video": str(VIDEO), "backbone": fs.backbone, "weights": fs.weights, "synthetic_backbone": synth_key,
-                "classifier": pipe.classifier, "seeds": a.seeds, "split_s": SPLIT_S, "synthetic_pairs": SYNTH_PAIRS,
+                "classifier": pipe.classifier, "mirrored": mirrors,
+                "seeds": a.seeds, "split_s": SPLIT_S, "synthetic_pairs": SYNTH_PAIRS,
                 "evaluated_on": "unlabelled moments only: the other part (cross), the other clip (synthetic)"}
         (out / f"protocols{suffix}.json").write_text(json.dumps({"meta": meta, "headline": head, "runs": rows},
                                                                 indent=1, default=str).replace("NaN", "null"))
         md = (headline_table({"product defaults": head}, "Headline (macro F1 on unlabelled moments)") + "\n"
               + protocol_details(rows, names, SYNTH_NAMES))
         (out / f"protocols{suffix}.md").write_text(f"Backbone: `{fs.backbone}` (weights `{fs.weights}`); classifier "
-                                          f"{pipe.classifier}; {a.seeds} seeds.\n\n{md}")
+                                          f"{pipe.classifier}; mirror images of the labelled frames "
+                                          f"{'learned from' if mirrors else 'not used'}; {a.seeds} seeds.\n\n{md}")
         print(md)
     if not a.no_classic:
         rows = run(pipe, X, Y, times, names, a.budgets, range(a.seeds), a.strategies)

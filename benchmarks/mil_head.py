@@ -42,7 +42,8 @@ class Variant:
     typical_run_s: float = 0.0  # the two-state smoothing's prior (0: off, the product's default)
     threshold: str = "0.5"  # or "cv": one per character, chosen on out-of-fold probabilities (6x the fits)
     self_train: float = 0.0  # > 0: confident unlabelled moments join the labels (accuracy.Candidate)
-    mirrored: bool = False  # each labelled frame flipped left to right joins the labels too (:class:`Mirrored`)
+    background: float = 0.0  # share of a positive frame's lowest cells taken as negatives (spatial.BACKGROUND_SHARE)
+    mirrored: bool = False  # the labelled frames' mirror images are learned from too (the product's default now)
 
     def pipeline(self, base: dict[str, Any], dim: int) -> acc.Pipeline:
         """``accuracy.py``'s pipeline for this variant on the product's classifier settings ``base`` and
@@ -53,76 +54,8 @@ class Variant:
         if self.threshold == "cv":
             clf.update(threshold="cv", n_folds=config.CV_FOLDS)
         smoothing = Smoothing(typical_run_s=self.typical_run_s)
-        if self.mirrored:
-            return Mirrored(clf, settings=smoothing, self_train=self.self_train, dim=dim)
-        return acc.Candidate(clf, settings=smoothing, self_train=self.self_train)
-
-
-@dataclass
-class Mirrored(acc.Candidate):
-    """Trains on the labelled frames and on their mirror images (the same labels; the same times, so that a
-    frame and its mirror share a validation block), scores the frames alone. Each moment's features are its
-    frame's ``dim`` values, then its mirror's."""
-
-    dim: int = 0
-
-    def training_rows(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, mask: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        Xl = X[mask]
-        return (np.vstack([Xl[:, :self.dim], Xl[:, self.dim:]]), np.vstack([Y[mask], Y[mask]]),
-                np.concatenate([times[mask], times[mask]]))
-
-    def scored(self, X: np.ndarray) -> np.ndarray:
-        return X[:, :self.dim]
-
-
-class _MirroredBackbone:
-    """A backbone's features of its frames flipped left to right, under a key of their own."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self.key = inner.key + "-mirrored"
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def embed(self, batch: np.ndarray) -> np.ndarray:
-        return self._inner.embed(np.ascontiguousarray(batch[:, :, ::-1]))
-
-
-class _MirroredFactory:
-    """:func:`core.features.backbone_factory`'s factory of ``family``, its backbones mirrored."""
-
-    def __init__(self, family: str) -> None:
-        from core.features import backbone_factory
-
-        self._inner = backbone_factory(family)
-        self.default_spec = self._inner.default_spec
-
-    def __call__(self, spec: Any, weights: Optional[str]) -> _MirroredBackbone:
-        return _MirroredBackbone(self._inner(spec, weights))
-
-    def candidate_keys(self, spec: Any, weights: Optional[str]) -> list[str]:
-        return [key + "-mirrored" for key in self._inner.candidate_keys(spec, weights)]
-
-
-def with_mirrors(X: np.ndarray, synth: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]], times: np.ndarray,
-                 cache: Path) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-    """The film's moments ``X`` and the synthetic clips' with their mirror images' features beside them,
-    computed by the product's feature pipeline into a cache of their own (``cache / "mirrored"``)."""
-    from core import extract_features
-    from core.features import FeatureCache
-
-    family, spec = acc.NETWORK
-    store = FeatureCache(cache / "mirrored")
-
-    def mirrored(video: Path) -> np.ndarray:
-        return extract_features(video, 1.0, spec, None, cache=store, keep_thumbs=False,
-                                backbone_factory=_MirroredFactory(family)).features
-
-    mirror_synth, _, _ = acc.synthetic_data(cache / "synth-hard", features=mirrored)
-    film = np.hstack([X, mirrored(acc.VIDEO)[np.rint(times).astype(int)]])
-    return film, {seed: (np.hstack([F, mirror_synth[seed][0]]), y, t) for seed, (F, y, t) in synth.items()}
+        return acc.Candidate(clf, settings=smoothing, self_train=self.self_train,
+                             mirror_dim=dim if self.mirrored else 0)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -140,6 +73,8 @@ VARIANTS: dict[str, Variant] = {
     "thresholds by CV": Variant(threshold="cv"),
     "self-training at 0.9": Variant(self_train=0.9),
     "mirrored copies of the labelled frames": Variant(mirrored=True),
+    "background: lowest half of a positive frame's cells as negatives": Variant(background=0.5),
+    "background: lowest 90 % of a positive frame's cells as negatives": Variant(background=0.9),
 }
 
 
@@ -149,12 +84,12 @@ def head_settings(v: Variant) -> Iterator[None]:
     keep them), and put back after it."""
     from core import spatial
 
-    saved = spatial.PARTS, spatial.TOP_K, spatial.ROUNDS
-    spatial.PARTS, spatial.TOP_K, spatial.ROUNDS = v.parts, v.top_k, v.rounds
+    saved = spatial.PARTS, spatial.TOP_K, spatial.ROUNDS, spatial.BACKGROUND_SHARE
+    spatial.PARTS, spatial.TOP_K, spatial.ROUNDS, spatial.BACKGROUND_SHARE = v.parts, v.top_k, v.rounds, v.background
     try:
         yield
     finally:
-        spatial.PARTS, spatial.TOP_K, spatial.ROUNDS = saved
+        spatial.PARTS, spatial.TOP_K, spatial.ROUNDS, spatial.BACKGROUND_SHARE = saved
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -179,7 +114,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     X = fs.features[np.rint(times).astype(int)]
     synth, _, _ = acc.synthetic_data(args.cache / "synth-hard")
     base = acc.product_settings(fs.backbone)
-    mirrors = (with_mirrors(X, synth, times, args.cache) if any(VARIANTS[n].mirrored for n in args.variants)
+    mirrors = (acc.with_mirrors(X, synth, times, args.cache) if any(VARIANTS[n].mirrored for n in args.variants)
                else None)
     results: dict[str, dict[str, float]] = {}
     details = []

@@ -10,10 +10,11 @@ Measured in one run, each figure the median of ``--runs`` repetitions:
 4. the tutorial's way: write every sampled frame as an image file, read each back, resize it, predict; run
    as a program of its own and timed like ``predict`` (importing TensorFlow and building the network included);
 5. peak memory of the first-run ``predict`` (with its decoding process);
-6. ``--training``: training on 300 labelled seconds of the film (``ScreenTimeClassifier.fit`` with the
-   product's defaults, cross-validation included, and on pooled features with the old ``kind="auto"``), on
-   the film's real features of the product's network (extracted first if they are not cached, untimed) and
-   its truth (``benchmarks/bbb_truth.csv``).
+6. ``--training``: training on 300 labelled seconds of the film as the product trains
+   (``core.jobs.train_model``: cross-validation included, and the labelled frames' mirror images, the first
+   time into an empty cache and then cached; on pooled features also with the old ``kind="auto"``), on the
+   film's real features of the product's network (extracted first if they are not cached, untimed) and its
+   truth (``benchmarks/bbb_truth.csv``).
 
 The model used by ``predict`` is the product's head for the network's features (the spatial head on cell
 features, :func:`core.jobs.classifier_settings`) fitted to random features of the right size: prediction costs
@@ -235,29 +236,46 @@ def tutorial_faithful(video: Path, workdir: Path, weights_from) -> None:
 
 
 def training(runs: int, labels: int = 300) -> dict:
-    """Seconds to train on ``labels`` random labelled seconds of the film: the product default (cross-validation
-    included) and, on pooled features, ``auto``."""
-    from core import ScreenTimeClassifier, extract_features
-    from core.labels import read_labels_csv
+    """Seconds to train on ``labels`` random labelled seconds of the film as the product does
+    (:func:`core.jobs.train_model`: cross-validation included and, with the spatial head, the labelled frames'
+    mirror images): the first time (the mirror images decoded and computed, into an empty cache) and again
+    (they are cached); on pooled features also with ``auto``."""
+    from core import extract_features
+    from core.cache import FeatureCache
+    from core.jobs import classifier_settings, train_model
+    from core.labels import LabelSet, read_labels_csv
 
     truth = read_labels_csv(ROOT / "benchmarks" / "bbb_truth.csv")
     fs = extract_features(FILM, 1.0)  # the product's feature network (core.config.BACKBONE)
     pick = np.sort(np.random.default_rng(0).choice(len(truth.times), labels, replace=False))
-    X, Y, T = fs.features[np.rint(truth.times[pick]).astype(int)], truth.values[pick], truth.times[pick]
-    from core.jobs import classifier_settings
-
+    lab = LabelSet(truth.times[pick], truth.names, truth.values[pick])
     default = classifier_settings(fs.backbone)  # the product's: the spatial head on cell features
-    out: dict = {"labels": labels, "backbone": fs.backbone, "features": int(X.shape[1]), "cpu_count": os.cpu_count(),
-                 "default_kind": default["kind"]}
-    kinds = [("default", default)] + ([("auto", {"kind": "auto"})] if default["kind"] != "spatial" else [])
-    for name, params in kinds:
-        secs = []
+    out: dict = {"labels": labels, "backbone": fs.backbone, "features": int(fs.features.shape[1]),
+                 "cpu_count": os.cpu_count(), "default_kind": default["kind"]}
+    kinds = [("default", None)] + ([("auto", "auto")] if default["kind"] != "spatial" else [])
+    for name, kind in kinds:
+        first, again, mirroring = [], [], []
         for _ in range(runs):
-            t = time.perf_counter()
-            ScreenTimeClassifier(**params).fit(X, Y, T, list(truth.names))
-            secs.append(time.perf_counter() - t)
-        out[f"train_{name}_s"] = statistics.median(secs)
-        out[f"all_{name}"] = secs
+            with tempfile.TemporaryDirectory(prefix="screentime-mirrors-") as tmp:
+                cache = FeatureCache(Path(tmp))
+                stages: dict[str, float] = {}
+                t = time.perf_counter()
+                res = train_model([(fs, lab)], kind=kind, cache=cache,
+                                  progress=lambda stage, done, total, seen=stages: seen.setdefault(
+                                      stage, time.perf_counter()))
+                first.append(time.perf_counter() - t)
+                if "mirroring" in stages:
+                    mirroring.append(stages["training"] - stages["mirroring"])
+                t = time.perf_counter()
+                train_model([(fs, lab)], kind=kind, cache=cache)
+                again.append(time.perf_counter() - t)
+        out[f"train_{name}_s"] = statistics.median(first)
+        out[f"all_{name}"] = first
+        out[f"train_{name}_again_s"] = statistics.median(again)
+        out[f"all_{name}_again"] = again
+        out[f"mirrored_{name}"] = res.n_mirrored
+        if mirroring:
+            out[f"mirroring_{name}_s"] = statistics.median(mirroring)
     return out
 
 

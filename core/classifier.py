@@ -29,7 +29,7 @@ import os
 import zipfile
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -95,6 +95,36 @@ class _Fitted:
             return _sigmoid(Z @ a["coef"].T + a["intercept"])
         H = np.maximum(Z @ a["w1"] + a["b1"], 0.0)
         return _sigmoid(H @ a["w2"] + a["b2"])
+
+
+@dataclass(frozen=True)
+class _Copies:
+    """Extra training rows, each a copy of one moment (``source``: its index) that carries its labels."""
+
+    X: np.ndarray
+    source: np.ndarray
+
+    @classmethod
+    def checked(cls, X: np.ndarray, copies: Optional[np.ndarray], copy_of: Optional[np.ndarray]) -> _Copies:
+        """As many copies as indices, each index a moment of ``X``, the copies as wide as ``X``."""
+        if copies is None and copy_of is None:
+            return cls(np.zeros((0, np.shape(X)[-1]), np.float32), np.zeros(0, np.int64))
+        if copies is None or copy_of is None:
+            raise ValueError("copies and copy_of go together")
+        rows, source = np.asarray(copies, np.float32), np.asarray(copy_of, np.int64)
+        if rows.ndim != 2 or source.shape != (len(rows),) or (len(rows) and rows.shape[1] != np.shape(X)[-1]):
+            raise ValueError(f"copies (M, D) and copy_of (M,) disagree with X: {rows.shape}, {source.shape}, "
+                             f"{np.shape(X)}")
+        if len(source) and not (source.min() >= 0 and source.max() < len(X)):
+            raise ValueError("copy_of names a moment that X does not hold")
+        return cls(rows, source)
+
+    def training_rows(self, X: np.ndarray, Y: np.ndarray, moments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The moments selected by the mask ``moments`` and the copies of them, with their labels."""
+        keep = moments[self.source]
+        if not keep.any():
+            return X[moments], Y[moments]
+        return np.concatenate([X[moments], self.X[keep]]), np.concatenate([Y[moments], Y[self.source[keep]]])
 
 
 def _standardise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -376,12 +406,14 @@ class ScreenTimeClassifier:
                           epochs=self.epochs, min_steps=self.min_steps, batch_size=self.batch_size,
                           learning_rate=self.learning_rate, l2=self.l2, seed=self.random_state)
 
-    def _oof(self, kind: str, X: np.ndarray, Y: np.ndarray, folds: np.ndarray) -> np.ndarray:
-        """Out-of-fold probabilities: each moment predicted by a model that never saw its block."""
+    def _oof(self, kind: str, X: np.ndarray, Y: np.ndarray, folds: np.ndarray, copies: _Copies) -> np.ndarray:
+        """Out-of-fold probabilities: each moment predicted by a model that never saw its block (nor a copy of
+        one of its moments)."""
         P = np.zeros(Y.shape, np.float32)
         for f in np.unique(folds):
             test = folds == f
-            P[test] = self._fit_one(kind, X[~test], Y[~test]).predict_proba(X[test])
+            train = copies.training_rows(X, Y, ~test)
+            P[test] = self._fit_one(kind, *train).predict_proba(X[test])
         return P
 
     def _thresholds(self, Y: np.ndarray, oof: Optional[np.ndarray]) -> np.ndarray:
@@ -392,8 +424,13 @@ class ScreenTimeClassifier:
             return np.full(Y.shape[1], config.THRESHOLD, np.float32)
         return np.array([_cv_threshold(oof[:, j], Y[:, j] == 1) for j in range(Y.shape[1])], np.float32)
 
-    def fit(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str]) -> ScreenTimeClassifier:
+    def fit(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str],
+            copies: Optional[np.ndarray] = None, copy_of: Optional[np.ndarray] = None) -> ScreenTimeClassifier:
         """Learn from features ``X`` (N, D), 0/1 labels ``Y`` (N, characters) at ``times`` (N,) seconds.
+
+        ``copies`` (M, D): more examples made from the moments ``copy_of`` (M indices into ``X``; their mirror
+        images, :mod:`core.mirrored`), with those moments' labels. They are learned from wherever their moment
+        is, and never scored: validation, thresholds and ``n_train_`` are of the N moments alone.
 
         Raises :class:`ModelError` when a character has too few examples, ValueError for inconsistent shapes
         or settings. Returns ``self``.
@@ -403,9 +440,9 @@ class ScreenTimeClassifier:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1):
-            return self._fit(X, Y, times, names)
+            return self._fit(X, Y, times, names, _Copies.checked(X, copies, copy_of))
 
-    def _fit(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str]
+    def _fit(self, X: np.ndarray, Y: np.ndarray, times: np.ndarray, names: Sequence[str], copies: _Copies
              ) -> ScreenTimeClassifier:
         X = np.asarray(X, np.float32)
         Y = np.asarray(Y, np.uint8)
@@ -433,7 +470,7 @@ class ScreenTimeClassifier:
             folds = time_block_folds(times, n_folds, self.block_s)
             best: Optional[tuple[float, str, np.ndarray, np.ndarray]] = None
             for candidate in kinds:
-                P = self._oof(candidate, X, Y, folds)
+                P = self._oof(candidate, X, Y, folds, copies)
                 thr = self._thresholds(Y, P)
                 macro = float(np.mean([scores(n, Y[:, j] == 1, P[:, j] >= thr[j]).f1 for j, n in enumerate(names)]))
                 cv_by_kind[candidate] = round(macro, 4)
@@ -442,7 +479,7 @@ class ScreenTimeClassifier:
             assert best is not None
             _, kind, oof, thresholds = best
             cv_scores = {n: scores(n, Y[:, j] == 1, oof[:, j] >= thresholds[j]) for j, n in enumerate(names)}
-        model = self._fit_one(kind, X, Y)
+        model = self._fit_one(kind, *copies.training_rows(X, Y, np.ones(len(X), bool)))
         self.names_ = tuple(names)
         self.kind_ = kind
         self.thresholds_ = thresholds

@@ -105,7 +105,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     res = train(args.video, args.labels, args.model, args.every, args.weights, args.kind,
                 progress=_TerminalProgress(not args.quiet), backbone=args.backbone)
     clf = res.classifier
-    print(f"Model ({clf.kind_}) saved in {res.model_dir}, trained on {res.n_labelled} labelled moments.")
+    mirrored = f" and their {res.n_mirrored} mirror images" if res.n_mirrored else ""
+    print(f"Model ({clf.kind_}) saved in {res.model_dir}, trained on {res.n_labelled} labelled moments{mirrored}.")
+    for note in res.not_mirrored:
+        print(f"  {note}")
     for s in clf.cv_scores_.values():
         print(f"  {s.character:<20} precision {s.precision:.2f}  recall {s.recall:.2f}  F1 {s.f1:.2f}"
               f"   ({s.in_words()})")

@@ -230,7 +230,7 @@ def _identity(path: os.PathLike[str] | str) -> Optional[FileIdentity]:
         return None
 
 
-def _check_unchanged(path: Path, identity: Optional[FileIdentity]) -> None:
+def check_unchanged(path: Path, identity: Optional[FileIdentity]) -> None:
     """:class:`VideoError` when the file at ``path`` is no longer the version that was hashed: the frames
     decoded may then be another file's, and must not be stored under the first one's hash."""
     if identity is None or _identity(path) != identity:
@@ -270,7 +270,7 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
     # the file must still be that version when decoding ends (else nothing is stored, and the run stops).
     sha, identity = hashed_identity(info.path)
     if identity != before_probe:
-        _check_unchanged(info.path, None)
+        check_unchanged(info.path, None)
     thumbs = cache.thumbs_dir(sha, every)
     have_thumbs = thumbs.is_dir()
     for key in backbone_factory.candidate_keys(spec, weights):
@@ -302,9 +302,9 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
             try:
                 times, features, embedded = _embed_all(frames, backbone, total, progress)
             except VideoError:
-                _check_unchanged(info.path, identity)  # a file removed or cut short under us: say that instead
+                check_unchanged(info.path, identity)  # a file removed or cut short under us: say that instead
                 raise
-        _check_unchanged(info.path, identity)
+        check_unchanged(info.path, identity)
         if not times:
             raise VideoError(f"{shown(info.path.name)} gave no moment to sample: it holds no frame we can decode; "
                              "re-encode it to MP4 (H.264).")

@@ -38,6 +38,7 @@ from .features import (
     key_network,
 )
 from .labels import ENOUGH_RULE, LabelSet, check_names, read_labels_csv, trainable_labels
+from .mirrored import labelled_copies
 from .progress import ProgressCallback, report
 from .project import ModelRecord, Project, Video
 from .report import RunRecord, VideoRef
@@ -57,6 +58,8 @@ class TrainResult:
     model_dir: Optional[Path]
     n_labelled: int
     features: tuple[FeatureSet, ...]
+    n_mirrored: int = 0  # mirror images of labelled moments learned from beside them (core.mirrored)
+    not_mirrored: tuple[str, ...] = ()  # why a video's labelled frames could not be mirrored, one sentence each
 
 
 @dataclass(frozen=True)
@@ -147,13 +150,24 @@ def training_matrix(pairs: Sequence[tuple[FeatureSet, LabelSet]], names: Sequenc
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(ts)
 
 
+def uses_mirrors(settings: dict[str, Any]) -> bool:
+    """Whether a classifier of ``settings`` (:func:`classifier_settings`) learns from mirror images of the
+    labelled frames too: the spatial head does (:data:`core.config.MIRRORED`), the pooled heads were not
+    measured with them."""
+    return bool(config.MIRRORED) and settings.get("kind") == "spatial"
+
+
 def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optional[PathLike] = None,
                 kind: Optional[str] = None, spec: Optional[FeatureSpec] = None,
-                progress: Optional[ProgressCallback] = None) -> TrainResult:
+                progress: Optional[ProgressCallback] = None, cache: Optional[FeatureCache] = None
+                ) -> TrainResult:
     """Train on labelled moments of one or more videos whose features are already extracted.
 
     The model records the feature spec of those features (read from their backbone key), so that
-    :func:`predict` computes the same features for a new video even after the defaults change.
+    :func:`predict` computes the same features for a new video even after the defaults change. With the
+    spatial head it learns from the labelled frames' mirror images too (:func:`uses_mirrors`; computed once
+    and kept in ``cache``, reported as ``mirroring``); a video that cannot give them is learned from without
+    them, and ``not_mirrored`` says why.
     """
     if not pairs:
         raise LabelError("There are no labelled videos to learn from: label some moments first.")
@@ -163,9 +177,14 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
         raise ModelError(f"The videos were featurised with different backbones ({', '.join(sorted(keys))}): "
                          "extract them again with the same weights.")
     X, Y, T = training_matrix(pairs, names)
+    settings = classifier_settings(keys.pop(), kind)
+    mirrors = labelled_copies(pairs, cache, progress) if uses_mirrors(settings) else None
     report(progress, "training", 0, 1)
-    clf = ScreenTimeClassifier(**classifier_settings(keys.pop(), kind)).fit(X, Y, T, names)
+    clf = ScreenTimeClassifier(**settings).fit(X, Y, T, names, *(
+        (mirrors.features, mirrors.copy_of) if mirrors is not None else ()))
     report(progress, "training", 1, 1)
+    n_mirrored = len(mirrors.copy_of) if mirrors is not None else 0
+    not_mirrored = mirrors.not_mirrored if mirrors is not None else ()
     fs0 = pairs[0][0]
     parsed = parse_key(fs0.backbone)
     spec = parsed[1] if parsed else spec or default_spec(backbone_factory(backbone_family(fs0.backbone)))
@@ -174,8 +193,20 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
         saved = clf.save(model_dir, extra={
             "backbone": fs0.backbone, "weights": fs0.weights, "every": fs0.every,
             "features": {"layers": list(spec.layers), "pooling": spec.pooling, "input_size": list(spec.input_size)},
-            "videos": [{"path": str(fs.video), "sha256": fs.video_sha256} for fs, _ in pairs]})
-    return TrainResult(clf, saved, int(len(Y)), tuple(fs for fs, _ in pairs))
+            "videos": [{"path": str(fs.video), "sha256": fs.video_sha256} for fs, _ in pairs],
+            "mirrored": {"moments": n_mirrored, "not_mirrored": list(not_mirrored)}})
+    return TrainResult(clf, saved, int(len(Y)), tuple(fs for fs, _ in pairs), n_mirrored, tuple(not_mirrored))
+
+
+def not_mirrored(model_dir: PathLike) -> list[str]:
+    """Why some videos' labelled frames were learned from without their mirror images, as the model folder
+    recorded it (:func:`train_model`), one sentence each; none for a model that says nothing of it."""
+    try:
+        meta = json.loads((Path(model_dir) / "model.json").read_text(encoding="utf-8"))
+        notes = meta.get("mirrored", {}).get("not_mirrored", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [n for n in notes if isinstance(n, str)] if isinstance(notes, list) else []
 
 
 def train(video: PathLike, labels: LabelSet | PathLike, model_dir: Optional[PathLike],
@@ -194,7 +225,7 @@ def train(video: PathLike, labels: LabelSet | PathLike, model_dir: Optional[Path
     _check_folder(model_dir, "model")
     fs = extract_features(video, every, spec, weights, cache, progress,
                           backbone_factory=backbone_factory(backbone or config.BACKBONE))
-    return train_model([(fs, lab)], model_dir, kind, spec, progress)
+    return train_model([(fs, lab)], model_dir, kind, spec, progress, cache)
 
 
 def make_timeline(times: np.ndarray, every: float, duration_s: float, probs: np.ndarray, names: Sequence[str],
@@ -426,7 +457,7 @@ def train_project(project: Project, progress: Optional[ProgressCallback] = None)
     model_dir = project.new_model_dir()
     t0 = time.perf_counter()
     try:
-        res = train_model([(fs, lab) for fs, lab, _ in pairs], model_dir, progress=progress)
+        res = train_model([(fs, lab) for fs, lab, _ in pairs], model_dir, progress=progress, cache=project.cache)
     except BaseException:
         shutil.rmtree(model_dir, ignore_errors=True)
         raise

@@ -25,6 +25,9 @@ import numpy as np
 #: (the settings of a head about to be fitted; a fitted head keeps its own).
 TOP_K = 2
 ROUNDS = 2
+#: Share of a positive frame's cells, its lowest-scoring ones, that join the negatives from the second fit on
+#: (0: none; ``benchmarks/mil_head.py`` measures it): the character's own scene as background.
+BACKGROUND_SHARE = 0.0
 #: The regressions whose probabilities a frame's is the mean of (``benchmarks/mil_head.py`` measures each alone).
 PARTS: tuple[str, ...] = ("cells", "pooled")
 #: Frames scored at once: 512 frames of 144 x 432 values are 127 MB in float32.
@@ -103,13 +106,17 @@ def fit(X: np.ndarray, Y: np.ndarray, cell_dim: int, C: float, seed: int) -> dic
         out["pool_coef"][j], out["pool_intercept"][j] = lr.coef_[0], lr.intercept_[0]
         neg, bags = z[y == 0].reshape(-1, d), z[y == 1]
         pos = bags.reshape(-1, d)
+        background = np.zeros((0, d), np.float32)
+        n_background = int(BACKGROUND_SHARE * m)
         for _ in range(ROUNDS + 1):
-            t = np.r_[np.zeros(len(neg)), np.ones(len(pos))]
+            t = np.r_[np.zeros(len(neg) + len(background)), np.ones(len(pos))]
             cl = LogisticRegression(C=C, max_iter=500, random_state=seed)
-            cl.fit(np.vstack([neg, pos]), t, sample_weight=_balanced(t))
+            cl.fit(np.vstack([neg, background, pos]), t, sample_weight=_balanced(t))
             s = (bags @ cl.coef_[0].astype(np.float32)) + np.float32(cl.intercept_[0])
-            best = np.argsort(-s, axis=1)[:, :TOP_K]
-            pos = np.take_along_axis(bags, best[..., None], axis=1).reshape(-1, d)
+            order = np.argsort(-s, axis=1)
+            pos = np.take_along_axis(bags, order[:, :TOP_K, None], axis=1).reshape(-1, d)
+            if n_background:
+                background = np.take_along_axis(bags, order[:, m - n_background:, None], axis=1).reshape(-1, d)
         out["cell_coef"][j], out["cell_intercept"][j] = cl.coef_[0], cl.intercept_[0]
     return out
 

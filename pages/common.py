@@ -23,7 +23,7 @@ import streamlit as st
 from core import ScreenTimeError, Timeline, mmss, train_project
 from core.demo import first_project
 from core.export import report_dict, screen_time_csv, segments_csv, srt
-from core.jobs import training_estimate_s
+from core.jobs import not_mirrored, training_estimate_s
 from core.progress import ProgressCallback, report
 from core.project import Character, ModelRecord, Project, Video, list_projects
 from pages import jobs
@@ -327,7 +327,8 @@ def start_training(p: Project) -> None:
     """Train in the background (the Train and Results pages); the sidebar shows how far it is."""
     def finish(m: ModelRecord) -> str:
         n = len([v for v in p.videos() if v.has_features])
-        return f"The model is ready and has measured {n} video{'s' if n != 1 else ''}."
+        return " ".join([f"The model is ready and has measured {n} video{'s' if n != 1 else ''}.",
+                         *not_mirrored(m.dir)])
 
     jobs.start(p, "train", "Training", lambda progress: train_project(p, progress=progress), finish,
                training_estimate_s(p))

@@ -31,6 +31,7 @@ log = logging.getLogger("screentime.dashboard")
 STAGES = {"saving": "Saving the video", "loading network": "Getting the picture-recognition network ready",
           "features": "Looking at the frames", "decode": "Reading the video", "training": "Learning",
           "reading": "Reading the labelled videos", "measuring": "Measuring the videos",
+          "mirroring": "Looking at the labelled frames mirrored",
           "waiting": "Waiting for another job on this computer to finish",
           "references": "Reading the reference photos", "faces": "Looking for faces",
           "grouping": "Grouping the faces into people"}

@@ -1,0 +1,144 @@
+"""Mirror images of labelled frames (core.mirrored): the very frames sampled, flipped, cached moment by moment,
+learned from beside their moments and never scored."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from synth import make_video
+
+from core import jobs
+from core.cache import FeatureCache
+from core.classifier import ScreenTimeClassifier
+from core.errors import VideoError
+from core.features import backbone_factory, extract_features
+from core.labels import LabelSet
+from core.mirrored import frames_on_screen, labelled_copies, mirrored_features, mirrored_key
+from core.pictures import Scaler
+from core.video import SampleReader
+
+SIZE = (24, 40)
+
+
+def _sampled(video: Path, every: float = 1.0) -> dict[float, np.ndarray]:
+    to_input = Scaler(SIZE)
+    return {t: to_input(frame) for _, t, _, frame in SampleReader(video, every).decoded()}
+
+
+@pytest.mark.parametrize("which", ["two", "vfr"])
+def test_the_frame_found_again_is_the_frame_sampled(which: str, two_video: Path, vfr_video: Path) -> None:
+    video = two_video if which == "two" else vfr_video
+    sampled = _sampled(video)
+    last = max(sampled)
+    # Out of order, repeated, near each other (decoded on) and far apart (a seek back and forth).
+    times = [last, 2.0, 3.0, 3.0, 0.0, 7.0, last - 1, 1.0]
+    to_input = Scaler(SIZE)
+    got = [(t, to_input(frame)) for t, frame in frames_on_screen(video, times)]
+    assert [t for t, _ in got] == sorted(times)
+    for t, img in got:
+        np.testing.assert_array_equal(img, sampled[t], err_msg=f"{which} at {t} s")
+
+
+def _features(video: Path, cache: FeatureCache):  # type: ignore[no-untyped-def]
+    return extract_features(video, 1.0, None, cache=cache, keep_thumbs=False,
+                            backbone_factory=backbone_factory("colour"))
+
+
+def test_mirrored_features_are_computed_once_per_moment_and_kept(tmp_path: Path, two_video: Path) -> None:
+    cache = FeatureCache(tmp_path / "cache")
+    fs = _features(two_video, cache)
+    factory = backbone_factory("colour")
+    before = factory.embedded  # type: ignore[attr-defined]
+    events: list[tuple[str, int, int]] = []
+    first = mirrored_features(fs, fs.times[[9, 4, 30]], cache, lambda *e: events.append(e))
+    # The stand-in's colour statistics do not change when a frame is flipped: the rows are the frames' own.
+    np.testing.assert_allclose(first, fs.features[[9, 4, 30]], atol=1e-5)
+    assert factory.embedded - before == 3 and events[-1] == ("mirroring", 3, 3)  # type: ignore[attr-defined]
+    again = mirrored_features(fs, fs.times[[30, 5, 9]], cache)
+    assert factory.embedded - before == 4  # type: ignore[attr-defined]  # only 5 s was new
+    np.testing.assert_allclose(again, fs.features[[30, 5, 9]], atol=1e-5)
+    entry = cache.load(fs.video_sha256, 1.0, mirrored_key(fs.backbone))
+    assert entry is not None and entry["times"].tolist() == [4.0, 5.0, 9.0, 30.0]
+
+
+def test_a_kill_while_mirroring_leaves_the_entry_before_it(tmp_path: Path, two_video: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = FeatureCache(tmp_path / "cache")
+    fs = _features(two_video, cache)
+    mirrored_features(fs, fs.times[[1, 2]], cache)
+    monkeypatch.setattr(backbone_factory("colour"), "fail_after", 0)
+    with pytest.raises(KeyboardInterrupt):
+        mirrored_features(fs, fs.times[[3]], cache)
+    entry = cache.load(fs.video_sha256, 1.0, mirrored_key(fs.backbone))
+    assert entry is not None and entry["times"].tolist() == [1.0, 2.0]
+
+
+def test_a_moved_or_changed_video_is_said_in_one_sentence(tmp_path: Path, two_video: Path) -> None:
+    cache = FeatureCache(tmp_path / "cache")
+    copy = tmp_path / "clip.mp4"
+    shutil.copy(two_video, copy)
+    fs = _features(copy, cache)
+    make_video(copy, {"Red": [(0, 3)]}, 6.0)
+    with pytest.raises(VideoError, match=r"^clip.mp4 has changed since it was sampled, so its labelled frames "
+                                         r"cannot be mirrored: sample it again\.$"):
+        mirrored_features(fs, fs.times[[1]], cache)
+    copy.unlink()
+    with pytest.raises(VideoError, match=r"^clip.mp4 is no longer where its features were computed .*: put it "
+                                         r"back there\.$"):
+        mirrored_features(fs, fs.times[[1]], cache)
+
+
+def _labels(fs, rows: list[int]) -> LabelSet:  # type: ignore[no-untyped-def]
+    red = fs.features[rows, 0] > 0.05
+    return LabelSet(fs.times[rows], ("Red",), red[:, None].astype(np.uint8))
+
+
+def test_copies_are_learned_from_and_never_scored(tmp_path: Path, two_video: Path) -> None:
+    cache = FeatureCache(tmp_path / "cache")
+    fs = _features(two_video, cache)
+    rows = list(range(0, 60, 2))
+    pairs = [(fs, _labels(fs, rows))]
+    X, Y, T = jobs.training_matrix(pairs, ("Red",))
+    mirrors = labelled_copies(pairs, cache)
+    assert mirrors.copy_of.tolist() == list(range(len(rows))) and mirrors.not_mirrored == ()
+    clf = ScreenTimeClassifier(kind="linear").fit(X, Y, T, ["Red"], mirrors.features, mirrors.copy_of)
+    assert clf.n_train_ == len(rows) and clf.oof_proba_ is not None and clf.oof_proba_.shape == (len(rows), 1)
+    # The final model learned from both: the same as fitting the moments and their copies as moments.
+    both = ScreenTimeClassifier(kind="linear").fit(np.vstack([X, mirrors.features]), np.vstack([Y, Y]),
+                                                   np.r_[T, T], ["Red"])
+    np.testing.assert_allclose(clf.predict_proba(X), both.predict_proba(X), atol=1e-5)
+    with pytest.raises(ValueError, match="copy_of names a moment that X does not hold"):
+        ScreenTimeClassifier(kind="linear").fit(X, Y, T, ["Red"], mirrors.features, mirrors.copy_of + len(rows))
+    with pytest.raises(ValueError, match="copies and copy_of go together"):
+        ScreenTimeClassifier(kind="linear").fit(X, Y, T, ["Red"], mirrors.features)
+
+
+def test_a_video_that_cannot_be_mirrored_is_trained_on_without_its_copies(
+        tmp_path: Path, two_video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = FeatureCache(tmp_path / "cache")
+    copy = tmp_path / "clip.mp4"
+    shutil.copy(two_video, copy)
+    fs = _features(copy, cache)
+    rows = list(range(0, 60, 2))
+    monkeypatch.setattr(jobs, "uses_mirrors", lambda settings: True)
+    res = jobs.train_model([(fs, _labels(fs, rows))], tmp_path / "m", cache=cache)
+    assert res.n_mirrored == len(rows) and res.not_mirrored == ()
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["mirrored"] == {"moments": len(rows), "not_mirrored": []}
+    ScreenTimeClassifier.load(tmp_path / "m")  # the model folder's schema takes the new field
+
+    copy.unlink()
+    more = rows + [1, 3]  # moments never mirrored before: the video is needed again
+    res = jobs.train_model([(fs, _labels(fs, more))], tmp_path / "m2", cache=cache)
+    assert res.n_mirrored == 0 and res.n_labelled == len(more)
+    assert len(res.not_mirrored) == 1
+    assert "clip.mp4 is no longer where its features were computed" in res.not_mirrored[0]
+
+
+def test_only_the_spatial_head_learns_from_mirror_images() -> None:
+    assert jobs.uses_mirrors(jobs.classifier_settings("efflite0-imagenet-stage16+block-cells-288x512"))
+    assert not jobs.uses_mirrors(jobs.classifier_settings("efflite0-imagenet-stage16+head-avgmax-288x512"))
