@@ -108,6 +108,11 @@ EVERY_MAX_S: float = 60.0
 
 #: Cross-validation folds of contiguous time blocks.
 CV_FOLDS: int = 5
+#: The spatial head's folds (:func:`core.jobs.classifier_settings`). Its validation chooses nothing (one kind,
+#: a fixed threshold): it only reports the scores and the frames it got wrong. 3 folds fit 2x the labels where
+#: 5 fit 4x, which keeps training on 300 labels and their mirror images near a minute the first time
+#: (``docs/benchmarks.md``, "Training").
+SPATIAL_CV_FOLDS: int = 3
 
 #: Width in pixels of the thumbnails kept for each sampled moment (the Label page and evidence strips).
 THUMB_WIDTH: int = 320

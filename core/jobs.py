@@ -112,7 +112,7 @@ def classifier_settings(backbone_key: str, kind: Optional[str] = None) -> dict[s
     on pooled ones. A kind asked for that the features cannot take is refused with a :class:`ModelError`.
 
     >>> classifier_settings("efflite0-imagenet-stage16+block-cells-288x512")
-    {'kind': 'spatial', 'cell_dim': 432}
+    {'kind': 'spatial', 'cell_dim': 432, 'n_folds': 3}
     >>> classifier_settings("vgg16-hed-bsds500-block4_conv3+block5_conv3-avgmax-224x224", "auto")
     {'kind': 'auto'}
     """
@@ -123,7 +123,7 @@ def classifier_settings(backbone_key: str, kind: Optional[str] = None) -> dict[s
         if kind not in (None, "spatial"):
             raise ModelError(f"The {kind} classifier needs pooled features, and these are cell features "
                              f"({backbone_key}), which train the spatial head: leave the kind out.")
-        return {"kind": "spatial", "cell_dim": CELL_DIM}
+        return {"kind": "spatial", "cell_dim": CELL_DIM, "n_folds": config.SPATIAL_CV_FOLDS}
     if kind == "spatial":
         raise ModelError(f"The spatial head needs cell features, and these are {backbone_key}: sample the videos "
                          "with the efflite0 feature network (its default cell features), or choose linear.")

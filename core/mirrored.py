@@ -15,6 +15,8 @@ leaves the entry before it), so training again computes only the moments labelle
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -101,6 +103,66 @@ def frames_on_screen(path: Path, times: Sequence[float]) -> Iterator[tuple[float
         container.close()
 
 
+def _flipped_inputs(path: Path, times: Sequence[float], size: tuple[int, int]) -> Iterator[np.ndarray]:
+    """The network's input of each frame of :func:`frames_on_screen`, flipped left to right."""
+    to_input = Scaler(size)
+    for _, frame in frames_on_screen(path, times):
+        yield np.ascontiguousarray(to_input(frame)[:, ::-1])
+
+
+class _ReadAhead:
+    """Iterate over ``items`` produced by a thread of its own, up to ``depth`` ahead; what the thread raises is
+    raised by the iteration. Leaving the ``with`` block stops the thread (and closes ``items``)."""
+
+    _END = object()
+
+    def __init__(self, items: Iterator[np.ndarray], depth: int = 2 * config.BATCH_SIZE) -> None:
+        self._items = items
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="mirror-decoder", daemon=True)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            for item in self._items:
+                if not self._put(item):
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            self._put(exc)
+        finally:
+            close = getattr(self._items, "close", None)
+            if close is not None:
+                close()
+
+    def __enter__(self) -> Iterator[np.ndarray]:
+        self._thread.start()
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[np.ndarray]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, np.ndarray)
+            yield item
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
 def mirrored_features(fs: FeatureSet, times: np.ndarray, cache: Optional[FeatureCache] = None,
                       progress: Optional[ProgressCallback] = None) -> np.ndarray:
     """The features of the frames at ``times`` (moments of ``fs``) flipped left to right, one row per time,
@@ -150,21 +212,23 @@ def _compute(fs: FeatureSet, times: list[float], progress: Optional[ProgressCall
                          "sample it again.")
     factory, spec, weights = key_network(fs.backbone)
     report(progress, "mirroring", 0, len(times))
-    backbone = factory(spec, weights)
-    if backbone.key != fs.backbone:
-        raise VideoError(f"The features of {name} ({fs.backbone}) cannot be computed again here (this network "
-                         f"gives {backbone.key}): sample the video again.")
-    to_input = Scaler((int(spec.input_size[0]), int(spec.input_size[1])))
     rows: list[np.ndarray] = []
     batch: list[np.ndarray] = []
-    for _, frame in frames_on_screen(fs.video, times):
-        batch.append(np.ascontiguousarray(to_input(frame)[:, ::-1]))
-        if len(batch) == config.BATCH_SIZE:
+    # Decoding runs ahead in a thread of its own while the network loads and embeds (both leave the
+    # interpreter free), as sampling's decoding process does.
+    with _ReadAhead(_flipped_inputs(fs.video, times, (int(spec.input_size[0]), int(spec.input_size[1])))) as inputs:
+        backbone = factory(spec, weights)
+        if backbone.key != fs.backbone:
+            raise VideoError(f"The features of {name} ({fs.backbone}) cannot be computed again here (this "
+                             f"network gives {backbone.key}): sample the video again.")
+        for image in inputs:
+            batch.append(image)
+            if len(batch) == config.BATCH_SIZE:
+                rows.append(backbone.embed(np.stack(batch)))
+                batch.clear()
+                report(progress, "mirroring", sum(len(r) for r in rows), len(times))
+        if batch:
             rows.append(backbone.embed(np.stack(batch)))
-            batch.clear()
-            report(progress, "mirroring", sum(len(r) for r in rows), len(times))
-    if batch:
-        rows.append(backbone.embed(np.stack(batch)))
     check_unchanged(fs.video, identity)
     report(progress, "mirroring", len(times), len(times))
     return np.asarray(times, np.float64), np.concatenate(rows)

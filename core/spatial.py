@@ -19,6 +19,9 @@ ones prediction needs (``top_k``, ``parts``), so a saved head always predicts th
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 #: Cells that make a frame's score, and the rounds of re-choosing a positive frame's cells after the first fit
@@ -30,6 +33,8 @@ ROUNDS = 2
 BACKGROUND_SHARE = 0.0
 #: The regressions whose probabilities a frame's is the mean of (``benchmarks/mil_head.py`` measures each alone).
 PARTS: tuple[str, ...] = ("cells", "pooled")
+#: Characters fitted at once: one per core, at most 2 (more threads only share the same cores).
+FIT_THREADS = max(1, min(2, os.cpu_count() or 1))
 #: Frames scored at once: 512 frames of 144 x 432 values are 127 MB in float32.
 CHUNK = 512
 #: Logit of a character whose training set holds one class only (as :data:`core.classifier.ONE_CLASS_LOGIT`).
@@ -80,10 +85,35 @@ def as_cells(X: np.ndarray, cell_dim: int) -> np.ndarray:
     return np.asarray(X, np.float32).reshape(len(X), -1, cell_dim)
 
 
-def fit(X: np.ndarray, Y: np.ndarray, cell_dim: int, C: float, seed: int) -> dict[str, np.ndarray]:
-    """The arrays of a head trained on features ``X`` (N, cells x ``cell_dim``) and 0/1 labels ``Y`` (N, chars)."""
+def _fit_character(z: np.ndarray, zp: np.ndarray, y: np.ndarray, C: float, seed: int
+                   ) -> tuple[np.ndarray, float, np.ndarray, float]:
+    """One character's pooled regression and cells' regression (mi-SVM's alternation) on standardised cells
+    ``z`` (N, cells, d) and pooled values ``zp`` (N, 2 d): (pooled coef, intercept, cells' coef, intercept)."""
     from sklearn.linear_model import LogisticRegression
 
+    _, m, d = z.shape
+    lr = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed).fit(zp, y)
+    neg, bags = z[y == 0].reshape(-1, d), z[y == 1]
+    pos = bags.reshape(-1, d)
+    background = np.zeros((0, d), np.float32)
+    n_background = int(BACKGROUND_SHARE * m)
+    for _ in range(ROUNDS + 1):
+        t = np.r_[np.zeros(len(neg) + len(background)), np.ones(len(pos))]
+        cl = LogisticRegression(C=C, max_iter=500, random_state=seed)
+        cl.fit(np.vstack([neg, background, pos]), t, sample_weight=_balanced(t))
+        s = (bags @ cl.coef_[0].astype(np.float32)) + np.float32(cl.intercept_[0])
+        order = np.argsort(-s, axis=1)
+        pos = np.take_along_axis(bags, order[:, :TOP_K, None], axis=1).reshape(-1, d)
+        if n_background:
+            background = np.take_along_axis(bags, order[:, m - n_background:, None], axis=1).reshape(-1, d)
+    return lr.coef_[0], float(lr.intercept_[0]), cl.coef_[0], float(cl.intercept_[0])
+
+
+def fit(X: np.ndarray, Y: np.ndarray, cell_dim: int, C: float, seed: int) -> dict[str, np.ndarray]:
+    """The arrays of a head trained on features ``X`` (N, cells x ``cell_dim``) and 0/1 labels ``Y`` (N, chars).
+
+    The characters are fitted :data:`FIT_THREADS` at a time (the regressions' matrix products release the
+    interpreter; the result is the same as one at a time)."""
     cells = as_cells(X, cell_dim)
     n, m, d = cells.shape
     cell_mean, cell_scale = _scale(cells.reshape(-1, d))
@@ -97,27 +127,18 @@ def fit(X: np.ndarray, Y: np.ndarray, cell_dim: int, C: float, seed: int) -> dic
            "pool_coef": np.zeros((chars, 2 * d), np.float32), "pool_intercept": np.zeros(chars, np.float32),
            "n_cells": np.array([m], np.float32), "top_k": np.array([TOP_K], np.float32),
            "parts": np.array([p in PARTS for p in _PART_ORDER], np.float32)}
+    two_class = []
     for j in range(chars):
         y = Y[:, j]
         if y.min() == y.max():  # one class only (inside cross-validation): predict it
             out["cell_intercept"][j] = out["pool_intercept"][j] = ONE_CLASS_LOGIT if y[0] else -ONE_CLASS_LOGIT
-            continue
-        lr = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed).fit(zp, y)
-        out["pool_coef"][j], out["pool_intercept"][j] = lr.coef_[0], lr.intercept_[0]
-        neg, bags = z[y == 0].reshape(-1, d), z[y == 1]
-        pos = bags.reshape(-1, d)
-        background = np.zeros((0, d), np.float32)
-        n_background = int(BACKGROUND_SHARE * m)
-        for _ in range(ROUNDS + 1):
-            t = np.r_[np.zeros(len(neg) + len(background)), np.ones(len(pos))]
-            cl = LogisticRegression(C=C, max_iter=500, random_state=seed)
-            cl.fit(np.vstack([neg, background, pos]), t, sample_weight=_balanced(t))
-            s = (bags @ cl.coef_[0].astype(np.float32)) + np.float32(cl.intercept_[0])
-            order = np.argsort(-s, axis=1)
-            pos = np.take_along_axis(bags, order[:, :TOP_K, None], axis=1).reshape(-1, d)
-            if n_background:
-                background = np.take_along_axis(bags, order[:, m - n_background:, None], axis=1).reshape(-1, d)
-        out["cell_coef"][j], out["cell_intercept"][j] = cl.coef_[0], cl.intercept_[0]
+        else:
+            two_class.append(j)
+    with ThreadPoolExecutor(max_workers=max(1, min(FIT_THREADS, len(two_class)))) as pool:
+        fitted = pool.map(lambda j: _fit_character(z, zp, Y[:, j], C, seed), two_class)
+        for j, (pool_coef, pool_intercept, cell_coef, cell_intercept) in zip(two_class, fitted):
+            out["pool_coef"][j], out["pool_intercept"][j] = pool_coef, pool_intercept
+            out["cell_coef"][j], out["cell_intercept"][j] = cell_coef, cell_intercept
     return out
 
 

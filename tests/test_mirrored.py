@@ -142,3 +142,27 @@ def test_a_video_that_cannot_be_mirrored_is_trained_on_without_its_copies(
 def test_only_the_spatial_head_learns_from_mirror_images() -> None:
     assert jobs.uses_mirrors(jobs.classifier_settings("efflite0-imagenet-stage16+block-cells-288x512"))
     assert not jobs.uses_mirrors(jobs.classifier_settings("efflite0-imagenet-stage16+head-avgmax-288x512"))
+
+
+def test_decoding_ahead_hands_its_error_over_and_stops_when_the_consumer_does() -> None:
+    from core.mirrored import _ReadAhead
+
+    def failing():  # type: ignore[no-untyped-def]
+        yield np.zeros(1)
+        raise VideoError("clip.mp4 cannot be decoded near a labelled moment")
+
+    with _ReadAhead(failing()) as items:
+        assert next(items).shape == (1,)
+        with pytest.raises(VideoError, match="cannot be decoded near a labelled moment"):
+            next(items)
+    made: list[int] = []
+
+    def endless():  # type: ignore[no-untyped-def]
+        while True:
+            made.append(1)
+            yield np.zeros(1)
+
+    reader = _ReadAhead(endless(), depth=4)
+    with reader as items:
+        next(items)
+    assert not reader._thread.is_alive() and len(made) <= 7

@@ -121,7 +121,7 @@ def test_a_character_of_one_class_inside_a_fold_is_predicted_as_that_class() -> 
 
 def test_cell_features_choose_the_spatial_head_and_pooled_ones_refuse_it() -> None:
     assert jobs.classifier_settings("efflite0-imagenet-stage16+block-cells-288x512") == {
-        "kind": "spatial", "cell_dim": 432}
+        "kind": "spatial", "cell_dim": 432, "n_folds": 3}
     assert jobs.classifier_settings("efflite0-imagenet-stage16+head-avgmax-288x512", "dense") == {"kind": "dense"}
     with pytest.raises(ModelError, match="The spatial head needs cell features"):
         jobs.classifier_settings("vgg16-hed-bsds500-block4_conv3+block5_conv3-avgmax-224x224", "spatial")
