@@ -1004,12 +1004,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rows = run(pipe, X, Y, times, names, a.budgets, range(a.seeds), a.strategies)
         summ = summary(rows, names)
         meta = {"video": str(VIDEO), "truth": str(TRUTH.relative_to(ROOT)), "backbone": fs.backbone,
-                "kind": pipe.classifier["kind"], "seeds": a.seeds, "budgets": a.budgets,
+                "kind": pipe.classifier["kind"], "mirrored": mirrors, "seeds": a.seeds, "budgets": a.budgets,
                 "evaluated_on": "all truth seconds 0..490, labelled ones included, after thresholds and smoothing"}
-        (out / "accuracy.json").write_text(json.dumps({"meta": meta, "summary": summ, "runs": rows}, indent=1,
+        classic = "accuracy" + ("-no-mirrors" if a.no_mirrors else "")
+        (out / f"{classic}.json").write_text(json.dumps({"meta": meta, "summary": summ, "runs": rows}, indent=1,
                                                       default=str).replace("NaN", "null"))
         md = markdown(summ, names) + "\n" + markdown_unlabelled(summary(rows, names, "scores_unlabelled"), names)
-        (out / "accuracy.md").write_text(f"Backbone: `{fs.backbone}`; evaluated on {meta['evaluated_on']}.\n\n{md}")
+        (out / f"{classic}.md").write_text(f"Backbone: `{fs.backbone}`; evaluated on {meta['evaluated_on']}.\n\n{md}")
         if not a.no_plots:
             plot(summ, names, Path(a.img) / "f1_vs_labels.png")
         print(md)

@@ -97,6 +97,16 @@ class _Fitted:
         return _sigmoid(H @ a["w2"] + a["b2"])
 
 
+def check_enough(Y: np.ndarray, names: Sequence[str]) -> None:
+    """:class:`ModelError` naming the first character of ``names`` (the columns of the 0/1 labels ``Y``) with
+    too few labelled frames on screen or off to learn from."""
+    for j, name in enumerate(names):
+        pos = int(np.asarray(Y)[:, j].sum())
+        if not has_enough(pos, len(Y)):
+            raise ModelError(f"{name} needs {ENOUGH_RULE} (now {pos} with them on screen, {len(Y) - pos} "
+                             "without): label a few more frames.")
+
+
 @dataclass(frozen=True)
 class _Copies:
     """Extra training rows, each a copy of one moment (``source``: its index) that carries its labels."""
@@ -111,6 +121,8 @@ class _Copies:
             return cls(np.zeros((0, np.shape(X)[-1]), np.float32), np.zeros(0, np.int64))
         if copies is None or copy_of is None:
             raise ValueError("copies and copy_of go together")
+        if not np.issubdtype(np.asarray(copy_of).dtype, np.integer):
+            raise ValueError("copy_of must hold the indices of moments (integers)")
         rows, source = np.asarray(copies, np.float32), np.asarray(copy_of, np.int64)
         if rows.ndim != 2 or source.shape != (len(rows),) or (len(rows) and rows.shape[1] != np.shape(X)[-1]):
             raise ValueError(f"copies (M, D) and copy_of (M,) disagree with X: {rows.shape}, {source.shape}, "
@@ -453,11 +465,7 @@ class ScreenTimeClassifier:
                              f"{X.shape}, {Y.shape}, {times.shape}")
         if len(names) == 0:
             raise ModelError("There are no characters to learn: add at least one character and label it.")
-        for j, name in enumerate(names):
-            pos = int(Y[:, j].sum())
-            if not has_enough(pos, len(Y)):
-                raise ModelError(f"{name} needs {ENOUGH_RULE} (now {pos} with them on screen, {len(Y) - pos} "
-                                 "without): label a few more frames.")
+        check_enough(Y, names)
         n_blocks = len(np.unique(np.floor(times / self.block_s)))
         n_folds = min(self.n_folds, n_blocks)
         kinds = list(KINDS) if self.kind == "auto" else [self.kind]
@@ -662,7 +670,8 @@ def _check_arrays(kind: str, arrays: dict[str, np.ndarray], n_characters: int) -
     """The arrays of ``kind``, float32, finite, with consistent shapes; ``scale`` never zero."""
     want = ARRAY_SHAPES[kind]
     if kind == "spatial" and set(arrays) == set(want) - set(spatial.SAVED_BEFORE):
-        arrays = {**arrays, **spatial.SAVED_BEFORE}  # saved before a head kept its settings
+        arrays = {**arrays, **{k: v.copy() for k, v in spatial.SAVED_BEFORE.items()}}  # saved before a head kept
+        # its settings
     if set(arrays) != set(want):
         raise _Damaged(f"a {kind} model holds the arrays {', '.join(sorted(want))}, "
                        f"this one {', '.join(sorted(arrays)) or 'none'}")

@@ -25,7 +25,7 @@ from . import config
 from .atomic import write_text
 from .backbone import FeatureSpec, parse_key
 from .cache import FeatureCache
-from .classifier import ScreenTimeClassifier
+from .classifier import ScreenTimeClassifier, check_enough
 from .errors import LabelError, ModelError, OutputError, ProjectError
 from .export import write_outputs
 from .features import (
@@ -38,7 +38,7 @@ from .features import (
     key_network,
 )
 from .labels import ENOUGH_RULE, LabelSet, check_names, read_labels_csv, trainable_labels
-from .mirrored import labelled_copies
+from .mirrored import labelled_copies, not_mirrored_yet
 from .progress import ProgressCallback, report
 from .project import ModelRecord, Project, Video
 from .report import RunRecord, VideoRef
@@ -178,6 +178,7 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
                          "extract them again with the same weights.")
     X, Y, T = training_matrix(pairs, names)
     settings = classifier_settings(keys.pop(), kind)
+    check_enough(Y, names)  # before the mirror images: a user short of labels is told at once
     mirrors = labelled_copies(pairs, cache, progress) if uses_mirrors(settings) else None
     report(progress, "training", 0, 1)
     clf = ScreenTimeClassifier(**settings).fit(X, Y, T, names, *(
@@ -324,7 +325,9 @@ SPEED_FILE = "speed.json"
 #: dashboard on 2 busy cores, 20 s of it getting VGG16 ready, i.e. about 20 s + 3 frames a second. Until it
 #: has trained once: the demo's 20 labels train in 7 s on idle cores (ScreenTimeClassifier.fit), 0.35 s a
 #: labelled frame, and the issue's training sat 38 s; 0.5 s a labelled frame is between the two.
-FIRST_GUESS = {"start_s": 20.0, "frames_per_s": 3.0, "train_s_per_frame": 0.5}
+#: Mirroring a labelled frame (found again, flipped, through the network) took 0.087 s with EfficientNet-Lite0 at
+#: 288x512 on idle cores (``docs/benchmarks.md``, "Training"); 0.15 s allows for busier ones.
+FIRST_GUESS = {"start_s": 20.0, "frames_per_s": 3.0, "train_s_per_frame": 0.5, "mirror_s_per_frame": 0.15}
 
 
 def _speed_path() -> Path:
@@ -334,7 +337,8 @@ def _speed_path() -> Path:
 def measured_speed(family: str) -> dict[str, float]:
     """What this machine measured for a backbone family (``start_s``: pressing Sample to the first frame;
     ``frames_per_s``: frames embedded a second after that; ``train_s_per_frame``: training time per labelled
-    frame), each falling back to :data:`FIRST_GUESS`; ``measured`` is 1.0 when sampling was measured here."""
+    frame, mirror images aside; ``mirror_s_per_frame``: mirroring time per frame not mirrored before), each
+    falling back to :data:`FIRST_GUESS`; ``measured`` is 1.0 when sampling was measured here."""
     try:
         found = json.loads(_speed_path().read_text()).get(family, {})
         found = {k: float(v) for k, v in found.items() if k in FIRST_GUESS and float(v) > 0}
@@ -441,10 +445,46 @@ def training_pairs(project: Project, progress: Optional[ProgressCallback] = None
     return [(fs, LabelSet(lab.times, usable.names, lab.values[:, keep]), v) for fs, lab, v in found], skipped
 
 
+class _TrainingClock:
+    """Passes progress on and times the mirroring (and counts the frames it computed) and the fit after it."""
+
+    def __init__(self, progress: Optional[ProgressCallback]) -> None:
+        self.progress = progress
+        self.t0 = time.perf_counter()
+        self.mirroring: Optional[float] = None
+        self.training: Optional[float] = None
+        self.mirrored = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if stage == "mirroring":
+            self.mirroring = now if self.mirroring is None else self.mirroring
+            self.mirrored += total if done == total else 0  # the last report of each video's mirroring
+        elif stage == "training" and self.training is None:
+            self.training = now
+        report(self.progress, stage, done, total)
+
+    def figures(self, n_labelled: int) -> dict[str, float]:
+        end = time.perf_counter()
+        start = self.training if self.training is not None else self.t0
+        out = {"train_s_per_frame": (end - start) / max(n_labelled, 1)}
+        if self.mirroring is not None and self.mirrored:
+            out["mirror_s_per_frame"] = (start - self.mirroring) / self.mirrored
+        return out
+
+
 def training_estimate_s(project: Project) -> float:
-    """How long learning from the project's labelled frames will take on this machine (seconds)."""
-    speed = measured_speed(backbone_family(project_backbone_key(project)))
-    return max(1.0, project.label_counts().frames * speed["train_s_per_frame"])
+    """How long learning from the project's labelled frames will take on this machine (seconds): the fit, and
+    the mirror images of the labelled frames not mirrored before (:func:`uses_mirrors`)."""
+    key = project_backbone_key(project)
+    speed = measured_speed(backbone_family(key))
+    estimate = project.label_counts().frames * speed["train_s_per_frame"]
+    with contextlib.suppress(ModelError):
+        if uses_mirrors(classifier_settings(key)):
+            estimate += speed["mirror_s_per_frame"] * sum(
+                not_mirrored_yet(project.cache, v.sha256, v.every, key, list(project.frame_labels(v.id)))
+                for v in project.videos() if v.has_features and v.every is not None)
+    return max(1.0, estimate)
 
 
 def train_project(project: Project, progress: Optional[ProgressCallback] = None) -> ModelRecord:
@@ -455,14 +495,13 @@ def train_project(project: Project, progress: Optional[ProgressCallback] = None)
     estimate, :func:`training_estimate_s`), ``measuring`` (each sampled video)."""
     pairs, skipped = training_pairs(project, progress)
     model_dir = project.new_model_dir()
-    t0 = time.perf_counter()
+    clock = _TrainingClock(progress)
     try:
-        res = train_model([(fs, lab) for fs, lab, _ in pairs], model_dir, progress=progress, cache=project.cache)
+        res = train_model([(fs, lab) for fs, lab, _ in pairs], model_dir, progress=clock, cache=project.cache)
     except BaseException:
         shutil.rmtree(model_dir, ignore_errors=True)
         raise
-    _remember_speed(backbone_family(pairs[0][0].backbone),
-                    train_s_per_frame=(time.perf_counter() - t0) / max(res.n_labelled, 1))
+    _remember_speed(backbone_family(pairs[0][0].backbone), **clock.figures(res.n_labelled))
     clf = res.classifier
     wrong = None
     if clf.oof_proba_ is not None:

@@ -15,8 +15,10 @@ leaves the entry before it), so training again computes only the moments labelle
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -57,27 +59,54 @@ def _ms(t: float) -> int:
     return int(round(float(t) * 1000))
 
 
-def frames_on_screen(path: Path, times: Sequence[float]) -> Iterator[tuple[float, av.VideoFrame]]:
-    """``(t, frame)`` for each of ``times`` in increasing order: the decoder's frame on screen at ``t`` (the last
-    one whose timestamp is at or before ``t``, 1 ms tolerance). :class:`VideoError` for a file that cannot be
-    decoded there, or whose frames carry no timestamps (sample it again to label it)."""
+#: Containers whose seeking lands on the keyframe before a presentation time (checked against sampling, B-frames
+#: included); in the others (MPEG program and transport streams, AVI) the moments are decoded in order instead.
+SEEKABLE = ("mov", "mp4", "matroska", "webm")
+
+
+def frames_on_screen(path: Path, times: Sequence[float], every: float) -> Iterator[tuple[float, av.VideoFrame]]:
+    """``(t, frame)`` for each of ``times`` (moments of sampling every ``every`` seconds) in increasing order: the
+    decoder's frame on screen at ``t``, the very frame :class:`core.video.SampleReader` gives that moment.
+    :class:`VideoError` for a file that cannot be decoded there."""
     name = shown(path.name)
     try:
         container = av.open(str(path))
         stream = container.streams.video[0]
+        seekable = any(f in SEEKABLE for f in container.format.name.split(","))
     except (av.error.FFmpegError, OSError, IndexError):
         raise unreadable(name) from None
     try:
-        stream.thread_type = "AUTO"
-        base = stream.start_time or 0
-        tb = stream.time_base or Fraction(1, 1000)
-        decoding: Optional[Iterator[av.VideoFrame]] = None
-        last: Optional[tuple[float, av.VideoFrame]] = None     # on screen at the previous moment
-        ahead: Optional[tuple[float, av.VideoFrame]] = None    # the first frame decoded after it
-        for t in sorted(times):
-            target = float(t) + SampleReader.EPS
+        if seekable:
+            yield from _by_seeking(container, stream, sorted(times), name)
+        else:
+            container.close()
+            wanted = Counter(_ms(t) for t in times)
+            for _, time_s, _, frame in SampleReader(path, every).decoded():
+                for _ in range(wanted[_ms(time_s)]):
+                    yield time_s, frame
+    except av.error.FFmpegError:
+        raise VideoError(f"{name} cannot be decoded near a labelled moment: it is damaged; re-encode it to MP4 "
+                         "(H.264).") from None
+    finally:
+        container.close()
+
+
+def _by_seeking(container: av.container.InputContainer, stream: av.VideoStream, times: list[float], name: str
+                ) -> Iterator[tuple[float, av.VideoFrame]]:
+    """:func:`frames_on_screen` in a container of :data:`SEEKABLE`: seek to the keyframe before a moment unless
+    it is within :data:`SEEK_AFTER_S` of the frame decoded last, then decode on."""
+    stream.thread_type = "AUTO"
+    base = stream.start_time or 0
+    tb = stream.time_base or Fraction(1, 1000)
+    decoding: Optional[Iterator[av.VideoFrame]] = None
+    last: Optional[tuple[float, av.VideoFrame]] = None     # on screen at the previous moment
+    ahead: Optional[tuple[float, av.VideoFrame]] = None    # the first frame decoded after it
+    for t in times:
+        target = float(t) + SampleReader.EPS
+        back = 0.0  # how far before the moment the seek aims; more when it landed after the moment
+        while True:
             if decoding is None or last is None or target < last[0] or target - last[0] > SEEK_AFTER_S:
-                container.seek(base + int(target / tb), stream=stream, backward=True)
+                container.seek(base + int(max(target - back, 0.0) / tb), stream=stream, backward=True)
                 decoding, last, ahead = container.decode(stream), None, None
             if ahead is not None and ahead[0] <= target:
                 last, ahead = ahead, None
@@ -93,21 +122,26 @@ def frames_on_screen(path: Path, times: Sequence[float]) -> Iterator[tuple[float
                     ahead = at
                 else:
                     last = at
-            if last is None:
-                raise VideoError(f"No frame of {name} is on screen at {t:.1f} s: sample the video again.")
-            yield float(t), last[1]
-    except av.error.FFmpegError:
-        raise VideoError(f"{name} cannot be decoded near a labelled moment: it is damaged; re-encode it to MP4 "
-                         "(H.264).") from None
-    finally:
-        container.close()
+            if last is not None or target - back <= 0.0:
+                break
+            back = max(2.0, 4 * back)  # the seek landed after the moment: aim further back
+            decoding = None
+        if last is None:
+            raise VideoError(f"No frame of {name} is on screen at {t:.1f} s: re-encode it to MP4 (H.264).")
+        yield float(t), last[1]
 
 
-def _flipped_inputs(path: Path, times: Sequence[float], size: tuple[int, int]) -> Iterator[np.ndarray]:
+def _flipped_inputs(path: Path, times: Sequence[float], every: float, size: tuple[int, int]
+                    ) -> Iterator[np.ndarray]:
     """The network's input of each frame of :func:`frames_on_screen`, flipped left to right."""
     to_input = Scaler(size)
-    for _, frame in frames_on_screen(path, times):
-        yield np.ascontiguousarray(to_input(frame)[:, ::-1])
+    for _, frame in frames_on_screen(path, times, every):
+        try:
+            image = to_input(frame)
+        except av.error.FFmpegError:
+            raise VideoError(f"A frame of {shown(path.name)} near a labelled moment cannot be converted: re-encode "
+                             "it to MP4 (H.264).") from None
+        yield np.ascontiguousarray(image[:, ::-1])
 
 
 class _ReadAhead:
@@ -163,6 +197,15 @@ class _ReadAhead:
         self._thread.join(timeout=10)
 
 
+def not_mirrored_yet(cache: FeatureCache, sha256: str, every: float, backbone_key: str, times: Sequence[float]
+                     ) -> int:
+    """How many of the moments ``times`` of a video (its content hash, sampling step and features' key) have
+    no mirror image in ``cache`` yet (for a time estimate; only the entry's times are read)."""
+    entry = cache.load(sha256, every, mirrored_key(backbone_key), arrays=("times",))
+    have = {_ms(t) for t in entry["times"]} if entry is not None else set()
+    return len({_ms(t) for t in times} - have)
+
+
 def mirrored_features(fs: FeatureSet, times: np.ndarray, cache: Optional[FeatureCache] = None,
                       progress: Optional[ProgressCallback] = None) -> np.ndarray:
     """The features of the frames at ``times`` (moments of ``fs``) flipped left to right, one row per time,
@@ -175,38 +218,40 @@ def mirrored_features(fs: FeatureSet, times: np.ndarray, cache: Optional[Feature
     key = mirrored_key(fs.backbone)
     want = np.asarray(times, np.float64)
     entry = cache.load(fs.video_sha256, fs.every, key)
+    if entry is not None and entry["features"].shape[1] != fs.features.shape[1]:
+        entry = None  # written by another version of the network: computed again
     have_t = entry["times"] if entry is not None else np.zeros(0)
-    have_f = entry["features"] if entry is not None else None
+    have_f = entry["features"] if entry is not None else np.zeros((0, fs.features.shape[1]), fs.features.dtype)
     index = {_ms(t): i for i, t in enumerate(have_t)}
-    missing = sorted({_ms(t) for t in want} - set(index))
+    exact = {_ms(t): float(t) for t in want}  # the moments as sampled, not rounded
+    missing = [exact[m] for m in sorted(set(exact) - set(index))]
     if missing:
-        new_t, new_f = _compute(fs, [m / 1000 for m in missing], progress)
-        if have_f is not None and have_f.shape[1] != new_f.shape[1]:
-            have_t, have_f = np.zeros(0), None  # written by another version of the network: replaced
-        all_t = np.concatenate([have_t, new_t])
-        all_f = new_f if have_f is None else np.concatenate([have_f, new_f.astype(have_f.dtype)])
+        new_f = _compute(fs, missing, progress)
+        all_t = np.concatenate([have_t, np.asarray(missing, np.float64)])
+        all_f = np.concatenate([have_f, new_f.astype(have_f.dtype)])
         order = np.argsort(all_t, kind="stable")
         have_t, have_f = all_t[order], all_f[order]
         meta = {"video_sha256": fs.video_sha256, "fps": str(fs.fps), "duration_s": fs.duration_s,
                 "every": fs.every, "backbone": key, "weights": fs.weights, "frames": len(have_t),
                 "scaling": SCALING, "version": __version__}
-        cache.store(fs.video_sha256, fs.every, key, meta, {"times": have_t, "features": have_f})
+        with contextlib.suppress(OSError):  # a full disk: they are computed again next time, never half-kept
+            cache.store(fs.video_sha256, fs.every, key, meta, {"times": have_t, "features": have_f})
         index = {_ms(t): i for i, t in enumerate(have_t)}
-    assert have_f is not None or not len(want)
-    if have_f is None:
-        return np.zeros((0, fs.features.shape[1]), fs.features.dtype)
     return np.asarray(have_f[[index[_ms(t)] for t in want]])
 
 
-def _compute(fs: FeatureSet, times: list[float], progress: Optional[ProgressCallback]
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Features of the flipped frames at ``times`` by ``fs``'s network, after checking that the video is still
-    the file ``fs`` was computed from."""
+def _compute(fs: FeatureSet, times: list[float], progress: Optional[ProgressCallback]) -> np.ndarray:
+    """Features of the flipped frames at ``times`` (increasing, each once; one row each, in that order) by
+    ``fs``'s network, after checking that the video is still the file ``fs`` was computed from."""
     name = shown(fs.video.name)
     if not fs.video.is_file():
         raise VideoError(f"{name} is no longer where its features were computed ({fs.video}), so its labelled "
                          "frames cannot be mirrored: put it back there.")
-    sha, identity = hashed_identity(fs.video)
+    try:
+        sha, identity = hashed_identity(fs.video)
+    except OSError:
+        raise VideoError(f"{name} cannot be read now, so its labelled frames cannot be mirrored: check that the "
+                         "file is readable.") from None
     if sha != fs.video_sha256:
         raise VideoError(f"{name} has changed since it was sampled, so its labelled frames cannot be mirrored: "
                          "sample it again.")
@@ -216,22 +261,30 @@ def _compute(fs: FeatureSet, times: list[float], progress: Optional[ProgressCall
     batch: list[np.ndarray] = []
     # Decoding runs ahead in a thread of its own while the network loads and embeds (both leave the
     # interpreter free), as sampling's decoding process does.
-    with _ReadAhead(_flipped_inputs(fs.video, times, (int(spec.input_size[0]), int(spec.input_size[1])))) as inputs:
-        backbone = factory(spec, weights)
-        if backbone.key != fs.backbone:
-            raise VideoError(f"The features of {name} ({fs.backbone}) cannot be computed again here (this "
-                             f"network gives {backbone.key}): sample the video again.")
-        for image in inputs:
-            batch.append(image)
-            if len(batch) == config.BATCH_SIZE:
+    size = (int(spec.input_size[0]), int(spec.input_size[1]))
+    try:
+        with _ReadAhead(_flipped_inputs(fs.video, times, fs.every, size)) as inputs:
+            backbone = factory(spec, weights)
+            if backbone.key != fs.backbone:
+                raise VideoError(f"The features of {name} ({fs.backbone}) cannot be computed again here (this "
+                                 f"network gives {backbone.key}): sample the video again.")
+            for image in inputs:
+                batch.append(image)
+                if len(batch) == config.BATCH_SIZE:
+                    rows.append(backbone.embed(np.stack(batch)))
+                    batch.clear()
+                    report(progress, "mirroring", sum(len(r) for r in rows), len(times))
+            if batch:
                 rows.append(backbone.embed(np.stack(batch)))
-                batch.clear()
-                report(progress, "mirroring", sum(len(r) for r in rows), len(times))
-        if batch:
-            rows.append(backbone.embed(np.stack(batch)))
+    except VideoError:
+        check_unchanged(fs.video, identity)  # a file removed or cut short under us: say that instead
+        raise
     check_unchanged(fs.video, identity)
+    if sum(len(r) for r in rows) != len(times):
+        raise VideoError(f"Some labelled moments of {name} were not found again in it: re-encode it to MP4 "
+                         "(H.264).")
     report(progress, "mirroring", len(times), len(times))
-    return np.asarray(times, np.float64), np.concatenate(rows)
+    return np.concatenate(rows)
 
 
 @dataclass(frozen=True)

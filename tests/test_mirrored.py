@@ -24,23 +24,55 @@ from core.video import SampleReader
 SIZE = (24, 40)
 
 
-def _sampled(video: Path, every: float = 1.0) -> dict[float, np.ndarray]:
-    to_input = Scaler(SIZE)
-    return {t: to_input(frame) for _, t, _, frame in SampleReader(video, every).decoded()}
+def _clip(path: Path, codec: str, n: int = 72, fps: int = 12) -> Path:
+    """Frames whose grey level counts them (3 apart), encoded by PyAV with B-frames where the codec has them."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        if codec in ("libx264", "mpeg2video"):
+            stream.codec_context.gop_size = 12
+            stream.codec_context.max_b_frames = 2
+        for i in range(n):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 + 3 * i, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
 
 
-@pytest.mark.parametrize("which", ["two", "vfr"])
-def test_the_frame_found_again_is_the_frame_sampled(which: str, two_video: Path, vfr_video: Path) -> None:
-    video = two_video if which == "two" else vfr_video
-    sampled = _sampled(video)
-    last = max(sampled)
-    # Out of order, repeated, near each other (decoded on) and far apart (a seek back and forth).
-    times = [last, 2.0, 3.0, 3.0, 0.0, 7.0, last - 1, 1.0]
+@pytest.mark.parametrize("which", ["two", "vfr", "mp4-h264", "ts-h264", "mpg-mpeg2", "mkv-h264"])
+@pytest.mark.parametrize("every", [1.0, 0.33])
+def test_the_frame_found_again_is_the_frame_sampled(which: str, every: float, two_video: Path, vfr_video: Path,
+                                                    tmp_path: Path) -> None:
+    if which in ("two", "vfr"):
+        video = two_video if which == "two" else vfr_video
+    else:
+        container, codec = which.split("-")
+        video = _clip(tmp_path / f"clip.{container}", {"h264": "libx264", "mpeg2": "mpeg2video"}[codec])
     to_input = Scaler(SIZE)
-    got = [(t, to_input(frame)) for t, frame in frames_on_screen(video, times)]
+    sampled = {t: to_input(frame) for _, t, _, frame in SampleReader(video, every).decoded()}
+    moments = sorted(sampled)
+    # Out of order, repeated, near each other (decoded on) and far apart (a seek back and forth), the last ones.
+    times = [moments[-1], moments[2], moments[3], moments[3], moments[0], moments[len(moments) // 2],
+             moments[-2], moments[1]]
+    got = [(t, to_input(frame)) for t, frame in frames_on_screen(video, times, every)]
     assert [t for t, _ in got] == sorted(times)
     for t, img in got:
         np.testing.assert_array_equal(img, sampled[t], err_msg=f"{which} at {t} s")
+
+
+def test_the_network_sees_the_frame_flipped_left_to_right(two_video: Path) -> None:
+    from core.mirrored import _flipped_inputs
+
+    to_input = Scaler(SIZE)
+    sampled = {t: to_input(frame) for _, t, _, frame in SampleReader(two_video, 1.0).decoded()}
+    flipped = list(_flipped_inputs(two_video, [9.0, 4.0], 1.0, SIZE))
+    for t, img in zip([4.0, 9.0], flipped):
+        assert not np.array_equal(sampled[t], sampled[t][:, ::-1])  # the frame is not symmetric
+        np.testing.assert_array_equal(img, sampled[t][:, ::-1])
 
 
 def _features(video: Path, cache: FeatureCache):  # type: ignore[no-untyped-def]
@@ -63,6 +95,18 @@ def test_mirrored_features_are_computed_once_per_moment_and_kept(tmp_path: Path,
     np.testing.assert_allclose(again, fs.features[[30, 5, 9]], atol=1e-5)
     entry = cache.load(fs.video_sha256, 1.0, mirrored_key(fs.backbone))
     assert entry is not None and entry["times"].tolist() == [4.0, 5.0, 9.0, 30.0]
+
+
+def test_an_entry_of_another_width_is_computed_again(tmp_path: Path, two_video: Path) -> None:
+    cache = FeatureCache(tmp_path / "cache")
+    fs = _features(two_video, cache)
+    mirrored_features(fs, fs.times[[1, 2]], cache)
+    entry = cache.load(fs.video_sha256, 1.0, mirrored_key(fs.backbone))
+    assert entry is not None
+    cache.store(fs.video_sha256, 1.0, mirrored_key(fs.backbone), entry["meta"],
+                {"times": entry["times"], "features": np.zeros((2, 5), np.float32)})
+    rows = mirrored_features(fs, fs.times[[1, 3]], cache)
+    np.testing.assert_allclose(rows, fs.features[[1, 3]], atol=1e-5)
 
 
 def test_a_kill_while_mirroring_leaves_the_entry_before_it(tmp_path: Path, two_video: Path,
@@ -117,6 +161,31 @@ def test_copies_are_learned_from_and_never_scored(tmp_path: Path, two_video: Pat
         ScreenTimeClassifier(kind="linear").fit(X, Y, T, ["Red"], mirrors.features)
 
 
+def test_a_copy_trains_only_where_its_moment_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 1, (60, 4)).astype(np.float32)
+    X[:, 0] = np.arange(60)  # each row names its moment
+    Y = ((np.arange(60) // 4) % 2)[:, None].astype(np.uint8)
+    T = np.arange(60, dtype=float) * 3
+    copies = X.copy()
+    copies[:, 0] += 1000  # a copy names its moment + 1000
+    seen: list[np.ndarray] = []
+    fit_one = ScreenTimeClassifier._fit_one
+
+    def spy(self, kind, Xt, Yt):  # type: ignore[no-untyped-def]
+        seen.append(np.asarray(Xt))
+        return fit_one(self, kind, Xt, Yt)
+
+    monkeypatch.setattr(ScreenTimeClassifier, "_fit_one", spy)
+    clf = ScreenTimeClassifier(kind="linear", n_folds=5).fit(X, Y, T, ["Red"], copies, np.arange(60))
+    assert clf.n_folds_ == 5 and len(seen) == 6 and len(seen[-1]) == 120  # 5 folds, then all of it
+    for rows in seen[:-1]:
+        moments = {int(r[0]) for r in rows if r[0] < 500}
+        copied = {int(r[0]) - 1000 for r in rows if r[0] >= 500}
+        assert 30 <= len(moments) < 60
+        assert copied == moments  # every copy of a moment the fold learns from, none of one it scores
+
+
 def test_a_video_that_cannot_be_mirrored_is_trained_on_without_its_copies(
         tmp_path: Path, two_video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = FeatureCache(tmp_path / "cache")
@@ -166,3 +235,24 @@ def test_decoding_ahead_hands_its_error_over_and_stops_when_the_consumer_does() 
     with reader as items:
         next(items)
     assert not reader._thread.is_alive() and len(made) <= 7
+
+
+def test_the_training_estimate_counts_only_frames_not_mirrored_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    from test_app_helpers import sampled_project
+
+    monkeypatch.setenv("SCREENTIME_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SCREENTIME_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(jobs, "uses_mirrors", lambda settings: True)
+    p, v = sampled_project(tmp_path)  # 15 labelled frames
+    speed = jobs.measured_speed("colour")
+    before = jobs.training_estimate_s(p)
+    assert before == pytest.approx(15 * (speed["train_s_per_frame"] + speed["mirror_s_per_frame"]))
+    fs = p.features(v)
+    assert fs is not None
+    mirrored_features(fs, fs.times[[0, 2, 4]], p.cache)  # three of the labelled moments
+    assert jobs.training_estimate_s(p) == pytest.approx(before - 3 * speed["mirror_s_per_frame"])
+    jobs.train_project(p)  # mirrors the other 12 and remembers how long that took per frame
+    measured = jobs.measured_speed("colour")
+    assert measured["mirror_s_per_frame"] != speed["mirror_s_per_frame"]
+    assert jobs.training_estimate_s(p) == pytest.approx(max(1.0, 15 * measured["train_s_per_frame"]))
