@@ -276,6 +276,9 @@ def training(runs: int, labels: int = 300) -> dict:
         out[f"mirrored_{name}"] = res.n_mirrored
         if mirroring:
             out[f"mirroring_{name}_s"] = statistics.median(mirroring)
+    import resource
+
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the whole process, film included
     return out
 
 
