@@ -92,6 +92,12 @@ def parse_network(text: str) -> tuple[str, Any]:
     return family, spec
 
 
+def trainable_columns(Yl: np.ndarray) -> list[int]:
+    """The characters the labelled moments ``Yl`` can train: at least 2 moments with them and 2 without (the
+    others are predicted absent, as the product asks for more labels)."""
+    return [j for j in range(Yl.shape[1]) if 2 <= Yl[:, j].sum() <= len(Yl) - 2]
+
+
 # ---- one experiment = one way of turning labelled seconds into a presence timeline ------------------------
 @dataclass
 class Pipeline:
@@ -129,8 +135,7 @@ class Pipeline:
         from core import ScreenTimeClassifier, Smoothing
         from core.smoothing import smooth_probs
 
-        Yl = Y[mask]
-        cols = [j for j in range(Y.shape[1]) if 2 <= Yl[:, j].sum() <= len(Yl) - 2]
+        cols = trainable_columns(Y[mask])
         probs = np.zeros(Y.shape, np.float32)
         present = np.zeros(Y.shape, bool)
         if not cols:

@@ -295,7 +295,7 @@ class FineTuned(acc.Pipeline):
 
         idx = np.rint(X[:, 0]).astype(int)
         Yl = Y[mask]
-        cols = [j for j in range(Y.shape[1]) if 2 <= Yl[:, j].sum() <= len(Yl) - 2]
+        cols = acc.trainable_columns(Yl)
         probs = np.zeros(Y.shape, np.float32)
         present = np.zeros(Y.shape, bool)
         if not cols:
