@@ -110,7 +110,8 @@ class Pipeline:
     classifier: dict[str, Any] = field(default_factory=dict)
     smoothing: Optional[Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = None  # (probs, thr, X)
     settings: Any = None  # a core.Smoothing; None: the product's default
-    #: > 0: each moment's row is its frame's ``mirror_dim`` values, then its mirror image's (:func:`with_mirrors`),
+    #: > 0: each moment's row is its frame's ``mirror_dim`` values, then its mirror image's (:func:`with_mirrors`)
+    #: and any further copies' (``mil_head.py``'s zoomed frames), ``mirror_dim`` values each,
     #: and the labelled moments' mirror images are learned from as the product does (``copies`` of
     #: ``ScreenTimeClassifier.fit``, :mod:`core.mirrored`); the frames alone are scored.
     mirror_dim: int = 0
@@ -121,7 +122,9 @@ class Pipeline:
         them with the index of each one's moment (none, or their mirror images)."""
         d = self.mirror_dim or X.shape[1]
         Xl = X[mask]
-        copies = (Xl[:, d:], np.arange(len(Xl))) if self.mirror_dim else ()
+        k = X.shape[1] // d - 1  # copies of each moment beside it (its mirror image, and others a probe adds)
+        copies = (np.vstack([Xl[:, d * (i + 1):d * (i + 2)] for i in range(k)]), np.tile(np.arange(len(Xl)), k)
+                  ) if self.mirror_dim else ()
         return Xl[:, :d], Y[mask], times[mask], copies
 
     def scored(self, X: np.ndarray) -> np.ndarray:

@@ -5,8 +5,9 @@ The product's head (:mod:`core.spatial`) on the product's cell features, through
 parts alone (the cells' multiple-instance regression, the pooled one), the cells that make a frame's score
 (``TOP_K``), the rounds of re-choosing a positive frame's cells (``ROUNDS``; 0: every cell of a positive frame
 stays a positive), the regularisation ``C``, the two-state smoothing, thresholds chosen by cross-validation,
-self-training, and mirrored copies of the labelled frames (their features computed from the frames flipped left
-to right, cached under their own key in ``CACHE/mirrored``). Random labels, and suggested ones for the variants
+self-training, mirrored copies of the labelled frames (their features computed from the frames flipped left
+to right by ``core.mirrored``, cached in ``CACHE/mirrored``), zoomed copies beside them (``CACHE/zoomed``), and a
+positive frame's lowest cells as negatives. Random labels, and suggested ones for the variants
 named by ``--suggested``:
 
     PYTHONPATH=. .venv/bin/python benchmarks/mil_head.py --cache /work/acc-cache --suggested "C 0.3" \
@@ -44,6 +45,7 @@ class Variant:
     self_train: float = 0.0  # > 0: confident unlabelled moments join the labels (accuracy.Candidate)
     background: float = 0.0  # share of a positive frame's lowest cells taken as negatives (spatial.BACKGROUND_SHARE)
     mirrored: bool = False  # the labelled frames' mirror images are learned from too (the product's default now)
+    zoom: float = 0.0  # > 0 (with mirrored): also the frames zoomed in on their centre to this share of each side
 
     def pipeline(self, base: dict[str, Any], dim: int) -> acc.Pipeline:
         """``accuracy.py``'s pipeline for this variant on the product's classifier settings ``base`` and
@@ -73,9 +75,66 @@ VARIANTS: dict[str, Variant] = {
     "thresholds by CV": Variant(threshold="cv"),
     "self-training at 0.9": Variant(self_train=0.9),
     "mirrored copies of the labelled frames": Variant(mirrored=True),
+    "mirrored copies and zoomed ones (the centre 80 %)": Variant(mirrored=True, zoom=0.8),
     "background: lowest half of a positive frame's cells as negatives": Variant(background=0.5),
     "background: lowest 90 % of a positive frame's cells as negatives": Variant(background=0.9),
 }
+
+
+class _ZoomedBackbone:
+    """A backbone's features of its frames zoomed in on their centre (``share`` of each side, scaled back up to
+    the input size), under a key of their own."""
+
+    def __init__(self, inner: Any, share: float) -> None:
+        self._inner, self._share = inner, share
+        self.key = f"{inner.key}-zoom{round(share * 100)}"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        import cv2
+
+        n, h, w, _ = batch.shape
+        ch, cw = round(h * self._share), round(w * self._share)
+        y, x = (h - ch) // 2, (w - cw) // 2
+        out = np.stack([cv2.resize(img[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_LINEAR) for img in batch])
+        return self._inner.embed(out)
+
+
+class _ZoomedFactory:
+    """:func:`core.features.backbone_factory`'s factory of ``family``, its backbones zoomed."""
+
+    def __init__(self, family: str, share: float) -> None:
+        from core.features import backbone_factory
+
+        self._inner, self._share = backbone_factory(family), share
+        self.default_spec = self._inner.default_spec
+
+    def __call__(self, spec: Any, weights: Optional[str]) -> _ZoomedBackbone:
+        return _ZoomedBackbone(self._inner(spec, weights), self._share)
+
+    def candidate_keys(self, spec: Any, weights: Optional[str]) -> list[str]:
+        return [f"{key}-zoom{round(self._share * 100)}" for key in self._inner.candidate_keys(spec, weights)]
+
+
+def with_zoomed(X: np.ndarray, synth: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]], times: np.ndarray,
+                cache: Path, share: float) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """The moments' rows with the zoomed frames' features beside (computed by the product's extraction into a
+    cache of their own, ``cache / "zoomed"``)."""
+    from core import extract_features
+    from core.features import FeatureCache
+
+    family, spec = acc.NETWORK
+    store = FeatureCache(cache / "zoomed")
+
+    def zoomed(video: Path) -> np.ndarray:
+        return extract_features(video, 1.0, spec, None, cache=store, keep_thumbs=False,
+                                backbone_factory=_ZoomedFactory(family, share)).features
+
+    zoom_synth, _, _ = acc.synthetic_data(cache / "synth-hard", features=zoomed)
+    film = np.hstack([X, zoomed(acc.VIDEO)[np.rint(times).astype(int)]])
+    return film, {seed: (np.hstack([F, zoom_synth[seed][0]]), y, t) for seed, (F, y, t) in synth.items()}
 
 
 @contextmanager
@@ -123,6 +182,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         pipe = v.pipeline(base, X.shape[1])
         strategies = ["random"] + (["suggested"] if name in args.suggested else [])
         film, clips = mirrors if v.mirrored and mirrors is not None else (X, synth)
+        if v.zoom:
+            film, clips = with_zoomed(film, clips, times, args.cache, v.zoom)
         with head_settings(v):
             rows = acc.protocols(pipe, film, Y, times, names, clips, range(args.seeds), strategies)
         results[name] = acc.headline(rows, names)
