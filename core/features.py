@@ -317,16 +317,22 @@ def extract_features(video: os.PathLike[str] | str, every: float = config.EVERY_
                     backbone=backbone.key, weights=backbone.weights, times=np.asarray(times, np.float64),
                     features=features, computed=embedded,
                     seconds=time.perf_counter() - start)
-    meta = {"video_sha256": sha, "fps": str(info.fps), "duration_s": fs.duration_s, "every": fs.every,
-            "backbone": fs.backbone, "weights": fs.weights, "frames": len(fs), "scaling": SCALING,
-            "version": __version__}
-    cache.store(sha, every, backbone.key, meta, {"times": fs.times, "features": fs.features})
+    cache.store(sha, every, backbone.key, entry_meta(fs, fs.backbone, len(fs)),
+                {"times": fs.times, "features": fs.features})
     if thumb_tmp is not None:
         try:
             os.rename(thumb_tmp, thumbs)
         except OSError:
             shutil.rmtree(thumb_tmp, ignore_errors=True)
     return FeatureSet(**{**fs.__dict__, "thumbs_dir": thumbs if thumbs.is_dir() else None})
+
+
+def entry_meta(fs: FeatureSet, backbone_key: str, frames: int) -> dict[str, Any]:
+    """What a cache entry of ``frames`` moments of ``fs``'s video under ``backbone_key`` records beside its
+    arrays (the video, its sampling, the network and weights, how frames were scaled, this version)."""
+    return {"video_sha256": fs.video_sha256, "fps": str(fs.fps), "duration_s": fs.duration_s, "every": fs.every,
+            "backbone": backbone_key, "weights": fs.weights, "frames": frames, "scaling": SCALING,
+            "version": __version__}
 
 
 def make_thumbs(video: Path, every: float, cache: FeatureCache, sha256: str) -> Path:

@@ -29,13 +29,12 @@ import av
 import numpy as np
 
 from . import config
-from ._version import __version__
 from .cache import FeatureCache
 from .errors import BackboneError, VideoError
-from .features import FeatureSet, check_unchanged, key_network
+from .features import FeatureSet, check_unchanged, entry_meta, key_network
 from .hashing import hashed_identity
 from .labels import LabelSet
-from .pictures import SCALING, Scaler
+from .pictures import Scaler
 from .progress import ProgressCallback, report
 from .video import SampleReader, shown, unreadable
 
@@ -231,11 +230,9 @@ def mirrored_features(fs: FeatureSet, times: np.ndarray, cache: Optional[Feature
         all_f = np.concatenate([have_f, new_f.astype(have_f.dtype)])
         order = np.argsort(all_t, kind="stable")
         have_t, have_f = all_t[order], all_f[order]
-        meta = {"video_sha256": fs.video_sha256, "fps": str(fs.fps), "duration_s": fs.duration_s,
-                "every": fs.every, "backbone": key, "weights": fs.weights, "frames": len(have_t),
-                "scaling": SCALING, "version": __version__}
         with contextlib.suppress(OSError):  # a full disk: they are computed again next time, never half-kept
-            cache.store(fs.video_sha256, fs.every, key, meta, {"times": have_t, "features": have_f})
+            cache.store(fs.video_sha256, fs.every, key, entry_meta(fs, key, len(have_t)),
+                        {"times": have_t, "features": have_f})
         index = {_ms(t): i for i, t in enumerate(have_t)}
     return np.asarray(have_f[[index[_ms(t)] for t in want]])
 
