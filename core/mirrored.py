@@ -36,7 +36,7 @@ from .hashing import hashed_identity
 from .labels import LabelSet
 from .pictures import Scaler
 from .progress import ProgressCallback, report
-from .video import SampleReader, shown, unreadable
+from .video import SampleReader, moment_ms, shown, unreadable
 
 #: Added to the key of a video's features to name the cache entry of its mirrored moments.
 SUFFIX = "-mirrored"
@@ -52,10 +52,6 @@ def mirrored_key(backbone_key: str) -> str:
     'efflite0-imagenet-stage16+block-cells-288x512-mirrored'
     """
     return backbone_key + SUFFIX
-
-
-def _ms(t: float) -> int:
-    return int(round(float(t) * 1000))
 
 
 #: Containers whose seeking lands on the keyframe before a presentation time (checked against sampling, B-frames
@@ -79,9 +75,9 @@ def frames_on_screen(path: Path, times: Sequence[float], every: float) -> Iterat
             yield from _by_seeking(container, stream, sorted(times), name)
         else:
             container.close()
-            wanted = Counter(_ms(t) for t in times)
+            wanted = Counter(moment_ms(t) for t in times)
             for _, time_s, _, frame in SampleReader(path, every).decoded():
-                for _ in range(wanted[_ms(time_s)]):
+                for _ in range(wanted[moment_ms(time_s)]):
                     yield time_s, frame
     except av.error.FFmpegError:
         raise VideoError(f"{name} cannot be decoded near a labelled moment: it is damaged; re-encode it to MP4 "
@@ -201,8 +197,8 @@ def not_mirrored_yet(cache: FeatureCache, sha256: str, every: float, backbone_ke
     """How many of the moments ``times`` of a video (its content hash, sampling step and features' key) have
     no mirror image in ``cache`` yet (for a time estimate; only the entry's times are read)."""
     entry = cache.load(sha256, every, mirrored_key(backbone_key), arrays=("times",))
-    have = {_ms(t) for t in entry["times"]} if entry is not None else set()
-    return len({_ms(t) for t in times} - have)
+    have = {moment_ms(t) for t in entry["times"]} if entry is not None else set()
+    return len({moment_ms(t) for t in times} - have)
 
 
 def mirrored_features(fs: FeatureSet, times: np.ndarray, cache: Optional[FeatureCache] = None,
@@ -221,8 +217,8 @@ def mirrored_features(fs: FeatureSet, times: np.ndarray, cache: Optional[Feature
         entry = None  # written by another version of the network: computed again
     have_t = entry["times"] if entry is not None else np.zeros(0)
     have_f = entry["features"] if entry is not None else np.zeros((0, fs.features.shape[1]), fs.features.dtype)
-    index = {_ms(t): i for i, t in enumerate(have_t)}
-    exact = {_ms(t): float(t) for t in want}  # the moments as sampled, not rounded
+    index = {moment_ms(t): i for i, t in enumerate(have_t)}
+    exact = {moment_ms(t): float(t) for t in want}  # the moments as sampled, not rounded
     missing = [exact[m] for m in sorted(set(exact) - set(index))]
     if missing:
         new_f = _compute(fs, missing, progress)
@@ -233,8 +229,8 @@ def mirrored_features(fs: FeatureSet, times: np.ndarray, cache: Optional[Feature
         with contextlib.suppress(OSError):  # a full disk: they are computed again next time, never half-kept
             cache.store(fs.video_sha256, fs.every, key, entry_meta(fs, key, len(have_t)),
                         {"times": have_t, "features": have_f})
-        index = {_ms(t): i for i, t in enumerate(have_t)}
-    return np.asarray(have_f[[index[_ms(t)] for t in want]])
+        index = {moment_ms(t): i for i, t in enumerate(have_t)}
+    return np.asarray(have_f[[index[moment_ms(t)] for t in want]])
 
 
 def _compute(fs: FeatureSet, times: list[float], progress: Optional[ProgressCallback]) -> np.ndarray:

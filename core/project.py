@@ -52,7 +52,7 @@ from .progress import ProgressCallback, report
 from .records import Character, LabelCounts, ModelRecord, Sampling, Video
 from .smoothing import Smoothing
 from .validation import Scores, WrongFrame
-from .video import check_size, probe_video, shown
+from .video import check_size, moment_ms, probe_video, shown
 
 __all__ = ["Character", "LabelCounts", "ModelRecord", "Project", "ProjectError", "Sampling", "Video", "WrongFrame",
            "clean_character_name", "list_projects", "safe_filename", "slugify"]
@@ -359,14 +359,10 @@ class Project:
             self._changed(c)
 
     # -- labels -----------------------------------------------------------------------------------------------
-    @staticmethod
-    def _ms(time_s: float) -> int:
-        return int(round(float(time_s) * 1000))
-
     def set_present(self, video_id: int, time_s: float, character_id: int, present: bool) -> None:
         """Say whether one character is on screen at one moment; the moment becomes labelled (others absent
         unless labelled otherwise). Only that character's row changes, so other tabs' clicks survive."""
-        t, now = self._ms(time_s), time.time()
+        t, now = moment_ms(time_s), time.time()
         with self._tx() as c:
             c.execute("INSERT INTO labels VALUES (?,?,?,?,?) ON CONFLICT(video_id, time_ms, character_id) "
                       "DO UPDATE SET present=excluded.present, updated=excluded.updated",
@@ -376,7 +372,7 @@ class Project:
 
     def set_frame(self, video_id: int, time_s: float, present_ids: Sequence[int]) -> None:
         """Say exactly who is on screen at one moment (an empty list means nobody)."""
-        t, now = self._ms(time_s), time.time()
+        t, now = moment_ms(time_s), time.time()
         ids = {int(i) for i in present_ids}
         with self._tx() as c:
             for (cid,) in c.execute("SELECT id FROM characters").fetchall():
@@ -387,7 +383,7 @@ class Project:
 
     def clear_frame(self, video_id: int, time_s: float) -> None:
         with self._tx() as c:
-            c.execute("DELETE FROM labels WHERE video_id=? AND time_ms=?", (video_id, self._ms(time_s)))
+            c.execute("DELETE FROM labels WHERE video_id=? AND time_ms=?", (video_id, moment_ms(time_s)))
             self._changed(c)
 
     @staticmethod
@@ -538,7 +534,7 @@ class Project:
         with self._tx() as c:
             c.execute("INSERT INTO spot_checks VALUES (?,?,?,?,?,?) ON CONFLICT(model_id, video_id, time_ms, "
                       "character_id) DO UPDATE SET present=excluded.present, updated=excluded.updated",
-                      (model_id, video_id, self._ms(time_s), character_id, int(bool(present)), time.time()))
+                      (model_id, video_id, moment_ms(time_s), character_id, int(bool(present)), time.time()))
 
     def check_answers(self, model_id: int, video_id: int) -> dict[str, dict[float, bool]]:
         """The spot-check answers of one model's check of one video: character name -> time -> yes."""

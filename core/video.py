@@ -311,6 +311,16 @@ def _scan_packets(path: Path) -> _Packets:
     return _Packets(order, clean)
 
 
+def moment_ms(time_s: float) -> int:
+    """A moment's time in whole milliseconds: the key that tells sampled moments apart (labels, caches), so
+    that times computed two ways (k * every, a stored float) meet.
+
+    >>> moment_ms(0.1 + 0.2), moment_ms(0.3)
+    (300, 300)
+    """
+    return int(round(float(time_s) * 1000))
+
+
 class SampleReader:
     """Iterate over the moments t = 0, every, 2*every, ... of a video, decoding each needed frame once.
 

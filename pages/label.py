@@ -11,16 +11,13 @@ from PIL import Image
 from core import ScreenTimeError, read_frame_at, where
 from core.project import Character, ModelRecord, Project, Video
 from core.suggest import suggest
+from core.video import moment_ms
 from pages import common, keys
 
 NOBODY = "Nobody"
 PER_PAGE = 12
 COLUMNS = 4
 VIEWS = ["Grid", "One by one", "Suggested"]
-
-
-def _ms(t: float) -> int:
-    return int(round(float(t) * 1000))
 
 
 def apply_selection(p: Project, vid: int, t: float, shown: list[str], new: list[str],
@@ -41,7 +38,7 @@ def apply_selection(p: Project, vid: int, t: float, shown: list[str], new: list[
     for n in sorted(removed - {NOBODY}):
         if n in by_name:
             p.set_present(vid, t, by_name[n], False)
-    if not new_set and not {_ms(k): ids for k, ids in p.frame_labels(vid).items()}.get(_ms(t)):
+    if not new_set and not {moment_ms(k): ids for k, ids in p.frame_labels(vid).items()}.get(moment_ms(t)):
         p.clear_frame(vid, t)
 
 
@@ -56,7 +53,7 @@ def frame_cell(p: Project, v: Video, t: float, chars: list[Character], labels_ms
     """One thumbnail with its time and the pills to tick who is on screen (none before there are characters).
     The pills show what the store holds now; what they showed is kept to tell what a click changed."""
     thumb = p.thumb(v, t)
-    ids = labels_ms.get(_ms(t))
+    ids = labels_ms.get(moment_ms(t))
     state = "not labelled yet" if ids is None else ("nobody" if not ids else "labelled")
     if picture is not None:
         st.image(picture, width="stretch")
@@ -65,7 +62,7 @@ def frame_cell(p: Project, v: Video, t: float, chars: list[Character], labels_ms
     st.caption(f"**{common.thumb_caption(t)}** · {state}")
     if not chars:
         return
-    key = f"{prefix}_{v.id}_{_ms(t)}"
+    key = f"{prefix}_{v.id}_{moment_ms(t)}"
     sel = None if ids is None else ([c.name for c in chars if c.id in ids] or [NOBODY])
     st.session_state[key] = sel or []
     st.session_state[f"shown_{key}"] = sel or []
@@ -138,7 +135,7 @@ def filtered_times(times: np.ndarray, labels_ms: dict[int, set[int]], show: str,
         t = float(t)
         if not span[0] <= t <= span[1]:
             continue
-        ids = labels_ms.get(_ms(t))
+        ids = labels_ms.get(moment_ms(t))
         if show == "Not labelled yet" and ids is not None:
             continue
         if show == "Labelled" and ids is None:
@@ -202,7 +199,8 @@ def one_action(p: Project, v: Video, times: list[float], chars: list[Character],
         if action.startswith("toggle:"):
             cid = int(action.split(":", 1)[1])
             if shown_on is None:
-                shown_on = cid in {_ms(k): ids for k, ids in p.frame_labels(v.id).items()}.get(_ms(t), set())
+                labelled = {moment_ms(k): ids for k, ids in p.frame_labels(v.id).items()}
+                shown_on = cid in labelled.get(moment_ms(t), set())
             p.set_present(v.id, t, cid, not shown_on)
         elif action == "nobody":
             p.set_frame(v.id, t, [])
@@ -282,7 +280,7 @@ def one_by_one(p: Project, v: Video, times: list[float], chars: list[Character],
     i = _focus_index(times)
     t = times[i]
     st.session_state["focus_t"] = t
-    ids = labels_ms.get(_ms(t))
+    ids = labels_ms.get(moment_ms(t))
     left, right = st.columns([3, 2])
     with left:
         try:
@@ -332,7 +330,7 @@ def suggested(p: Project, v: Video, times: np.ndarray, chars: list[Character],
     which = (v.id, m.id, k)
     frozen = st.session_state.get("sug_frozen")
     if frozen is None or frozen[0] != which:  # the list stays put while the user ticks (any number per frame)
-        labelled = np.array([_ms(t) in labels_ms for t in run["times"]], bool)
+        labelled = np.array([moment_ms(t) in labels_ms for t in run["times"]], bool)
         idx = suggest(run["probs"], labelled, run["times"], k)
         frozen = (which, [float(run["times"][i]) for i in idx])
         st.session_state["sug_frozen"] = frozen
@@ -340,7 +338,7 @@ def suggested(p: Project, v: Video, times: np.ndarray, chars: list[Character],
                "visible in each (several at once, or Nobody): the frames stay where they are until you ask for "
                "new suggestions. Then train again.")
     grid(p, v, frozen[1], chars, labels_ms, "sug", paged=False)
-    done = sum(_ms(t) in labels_ms for t in frozen[1])
+    done = sum(moment_ms(t) in labels_ms for t in frozen[1])
     st.button(f"Done with these ({done} of {len(frozen[1])} labelled): show new suggestions", key="sug_next",
               icon=":material/refresh:", on_click=_new_suggestions)
 
@@ -370,7 +368,7 @@ def label_ui() -> None:
             st.info("Sample a video first, so there are frames to label.", icon=":material/movie:")
             common.next_step("Sample a video on the Video page", "Video")
             return
-        labels_ms = {_ms(t): ids for t, ids in p.frame_labels(v.id).items()}
+        labels_ms = {moment_ms(t): ids for t, ids in p.frame_labels(v.id).items()}
         counts = p.label_counts(v.id)
         st.markdown(f"**{counts.frames} of {len(moments)} frames labelled** · " + " · ".join(
             f"{n}: {k}" for n, k in counts.per_character.items()) + f" · Nobody: {counts.nobody}")
