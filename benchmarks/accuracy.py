@@ -901,10 +901,20 @@ def cross_part_diagnosis(cache: Path, weights: str) -> str:
     return "\n".join(lines + [""])
 
 
+def with_copies(X: np.ndarray, synth: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]], times: np.ndarray,
+                cache: Path, features_of: Callable[[Path], np.ndarray]
+                ) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """The film's moments ``X`` and the synthetic clips' with the features of a copy of each frame beside them
+    (``features_of(video)``: one row per sampled moment of the video), for :attr:`Pipeline.mirror_dim`."""
+    copy_synth, _, _ = synthetic_data(cache / "synth-hard", features=features_of)
+    film = np.hstack([X, features_of(VIDEO)[np.rint(times).astype(int)]])
+    return film, {seed: (np.hstack([F, copy_synth[seed][0]]), y, t) for seed, (F, y, t) in synth.items()}
+
+
 def with_mirrors(X: np.ndarray, synth: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]], times: np.ndarray,
                  cache: Path) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-    """The film's moments ``X`` and the synthetic clips' with their mirror images' features beside them, by the
-    product's :func:`core.mirrored.mirrored_features`, kept in a cache of their own (``cache / "mirrored"``)."""
+    """:func:`with_copies` of the frames' mirror images, by the product's :func:`core.mirrored.mirrored_features`,
+    kept in a cache of their own (``cache / "mirrored"``)."""
     from core.cache import FeatureCache
     from core.mirrored import mirrored_features
 
@@ -914,9 +924,7 @@ def with_mirrors(X: np.ndarray, synth: dict[int, tuple[np.ndarray, np.ndarray, n
         fs = load_features(video=video)
         return mirrored_features(fs, fs.times, store)
 
-    mirror_synth, _, _ = synthetic_data(cache / "synth-hard", features=mirrored)
-    film = np.hstack([X, mirrored(VIDEO)[np.rint(times).astype(int)]])
-    return film, {seed: (np.hstack([F, mirror_synth[seed][0]]), y, t) for seed, (F, y, t) in synth.items()}
+    return with_copies(X, synth, times, cache, mirrored)
 
 
 def product_settings(backbone_key: str, kind: Optional[str] = None) -> dict[str, Any]:

@@ -120,8 +120,8 @@ class _ZoomedFactory:
 
 def with_zoomed(X: np.ndarray, synth: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]], times: np.ndarray,
                 cache: Path, share: float) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-    """The moments' rows with the zoomed frames' features beside (computed by the product's extraction into a
-    cache of their own, ``cache / "zoomed"``)."""
+    """:func:`accuracy.with_copies` of the zoomed frames (computed by the product's extraction into a cache of
+    their own, ``cache / "zoomed"``)."""
     from core import extract_features
     from core.features import FeatureCache
 
@@ -132,9 +132,7 @@ def with_zoomed(X: np.ndarray, synth: dict[int, tuple[np.ndarray, np.ndarray, np
         return extract_features(video, 1.0, spec, None, cache=store, keep_thumbs=False,
                                 backbone_factory=_ZoomedFactory(family, share)).features
 
-    zoom_synth, _, _ = acc.synthetic_data(cache / "synth-hard", features=zoomed)
-    film = np.hstack([X, zoomed(acc.VIDEO)[np.rint(times).astype(int)]])
-    return film, {seed: (np.hstack([F, zoom_synth[seed][0]]), y, t) for seed, (F, y, t) in synth.items()}
+    return acc.with_copies(X, synth, times, cache, zoomed)
 
 
 @contextmanager
