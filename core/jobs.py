@@ -130,21 +130,35 @@ def classifier_settings(backbone_key: str, kind: Optional[str] = None) -> dict[s
     return {"kind": kind or config.CLASSIFIER_KIND}
 
 
-def training_matrix(pairs: Sequence[tuple[FeatureSet, LabelSet]], names: Sequence[str]
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stack the labelled moments of several videos: features X, labels Y, times (offset per video so that
-    moments of different videos never share a validation block)."""
-    xs, ys, ts = [], [], []
-    offset = 0.0
+def labelled_moments(pairs: Sequence[tuple[FeatureSet, LabelSet]], names: Sequence[str]
+                     ) -> list[tuple[FeatureSet, np.ndarray, np.ndarray]]:
+    """Per video, in order: its features, the indices of its labelled moments (each label moved to the nearest
+    sampled moment) and their labels for ``names`` (0/1 columns)."""
+    out = []
     for fs, lab in pairs:
         missing = [n for n in names if n not in lab.names]
         if missing:
             raise LabelError(f"The labels of {fs.video.name} do not mention {', '.join(missing)}: "
                              "every video of a project needs a column for every character.")
         idx, vals = lab.align(fs.times, fs.every)
-        order = [lab.names.index(n) for n in names]
+        out.append((fs, idx, vals[:, [lab.names.index(n) for n in names]]))
+    return out
+
+
+def training_matrix(pairs: Sequence[tuple[FeatureSet, LabelSet]], names: Sequence[str]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stack the labelled moments of several videos (:func:`labelled_moments`): features X, labels Y, times
+    (offset per video so that moments of different videos never share a validation block)."""
+    return _stacked(labelled_moments(pairs, names))
+
+
+def _stacked(moments: Sequence[tuple[FeatureSet, np.ndarray, np.ndarray]]
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xs, ys, ts = [], [], []
+    offset = 0.0
+    for fs, idx, vals in moments:
         xs.append(fs.features[idx])
-        ys.append(vals[:, order])
+        ys.append(vals)
         ts.append(fs.times[idx] + offset)
         offset += fs.duration_s + 1000.0
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(ts)
@@ -176,10 +190,12 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
     if len(keys) > 1:
         raise ModelError(f"The videos were featurised with different backbones ({', '.join(sorted(keys))}): "
                          "extract them again with the same weights.")
-    X, Y, T = training_matrix(pairs, names)
+    moments = labelled_moments(pairs, names)
+    X, Y, T = _stacked(moments)
     settings = classifier_settings(keys.pop(), kind)
     check_enough(Y, names)  # before the mirror images: a user short of labels is told at once
-    mirrors = labelled_copies(pairs, cache, progress) if uses_mirrors(settings) else None
+    mirrors = (labelled_copies([(fs, idx) for fs, idx, _ in moments], cache, progress) if uses_mirrors(settings)
+               else None)
     report(progress, "training", 0, 1)
     clf = ScreenTimeClassifier(**settings).fit(X, Y, T, names, *(
         (mirrors.features, mirrors.copy_of) if mirrors is not None else ()))

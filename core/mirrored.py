@@ -33,7 +33,6 @@ from .cache import FeatureCache
 from .errors import BackboneError, VideoError
 from .features import FeatureSet, check_unchanged, entry_meta, key_network
 from .hashing import hashed_identity
-from .labels import LabelSet
 from .pictures import Scaler
 from .progress import ProgressCallback, report
 from .video import SampleReader, moment_ms, shown, unreadable
@@ -291,17 +290,17 @@ class MirroredCopies:
     not_mirrored: tuple[str, ...] = ()
 
 
-def labelled_copies(pairs: Sequence[tuple[FeatureSet, LabelSet]], cache: Optional[FeatureCache] = None,
+def labelled_copies(moments: Sequence[tuple[FeatureSet, np.ndarray]], cache: Optional[FeatureCache] = None,
                     progress: Optional[ProgressCallback] = None) -> MirroredCopies:
-    """The mirror images of every labelled moment of ``pairs``, in :func:`core.jobs.training_matrix`'s order.
-    A video that cannot give them (moved, changed, undecodable there; or its network cannot be built) is left
-    out, with the sentence that says why in ``not_mirrored``: training goes on without its copies."""
+    """The mirror images of the labelled moments of several videos (each video's features and the indices of its
+    labelled moments, :func:`core.jobs.labelled_moments`), in :func:`core.jobs.training_matrix`'s order. A video
+    that cannot give them (moved, changed, undecodable there; or its network cannot be built) is left out, with
+    the sentence that says why in ``not_mirrored``: training goes on without its copies."""
     rows: list[np.ndarray] = []
     of: list[np.ndarray] = []
     notes: list[str] = []
     start = 0
-    for fs, lab in pairs:
-        idx, _ = lab.align(fs.times, fs.every)
+    for fs, idx in moments:
         try:
             rows.append(mirrored_features(fs, fs.times[idx], cache, progress))
             of.append(start + np.arange(len(idx)))
@@ -309,6 +308,6 @@ def labelled_copies(pairs: Sequence[tuple[FeatureSet, LabelSet]], cache: Optiona
             notes.append(str(exc))
         start += len(idx)
     if not rows:
-        width = pairs[0][0].features.shape[1] if pairs else 0
+        width = moments[0][0].features.shape[1] if moments else 0
         return MirroredCopies(np.zeros((0, width), np.float32), np.zeros(0, np.int64), tuple(notes))
     return MirroredCopies(np.concatenate(rows), np.concatenate(of).astype(np.int64), tuple(notes))

@@ -147,7 +147,7 @@ def test_copies_are_learned_from_and_never_scored(tmp_path: Path, two_video: Pat
     rows = list(range(0, 60, 2))
     pairs = [(fs, _labels(fs, rows))]
     X, Y, T = jobs.training_matrix(pairs, ("Red",))
-    mirrors = labelled_copies(pairs, cache)
+    mirrors = labelled_copies([(fs, idx) for fs, idx, _ in jobs.labelled_moments(pairs, ("Red",))], cache)
     assert mirrors.copy_of.tolist() == list(range(len(rows))) and mirrors.not_mirrored == ()
     clf = ScreenTimeClassifier(kind="linear").fit(X, Y, T, ["Red"], mirrors.features, mirrors.copy_of)
     assert clf.n_train_ == len(rows) and clf.oof_proba_ is not None and clf.oof_proba_.shape == (len(rows), 1)
