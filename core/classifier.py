@@ -135,7 +135,7 @@ class _Copies:
         """The moments selected by the mask ``moments`` and the copies of them, with their labels."""
         keep = moments[self.source]
         if not keep.any():
-            return X[moments], Y[moments]
+            return (X, Y) if moments.all() else (X[moments], Y[moments])
         return np.concatenate([X[moments], self.X[keep]]), np.concatenate([Y[moments], Y[self.source[keep]]])
 
 

@@ -19,6 +19,7 @@ from ._version import __version__
 from .atomic import finite_or_none, json_text, write_text
 from .names import csv_text
 from .timeline import Timeline, mmss
+from .video import moment_ms
 
 FILES = ("timeline.csv", "screen_time.csv", "segments.csv", "report.json", "screen_time.srt")
 
@@ -56,7 +57,7 @@ def segments_csv(tl: Timeline) -> str:
 
 
 def _srt_time(t: float) -> str:
-    ms = int(round(t * 1000))
+    ms = moment_ms(t)
     h, ms = divmod(ms, 3_600_000)
     m, ms = divmod(ms, 60_000)
     s, ms = divmod(ms, 1000)

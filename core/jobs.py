@@ -60,6 +60,9 @@ class TrainResult:
     features: tuple[FeatureSet, ...]
     n_mirrored: int = 0  # mirror images of labelled moments learned from beside them (core.mirrored)
     not_mirrored: tuple[str, ...] = ()  # why a video's labelled frames could not be mirrored, one sentence each
+    #: Per video, in order: its labelled moments' indices and their labels, the rows the classifier learned
+    #: from (:func:`labelled_moments`).
+    labelled: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,8 @@ def train_model(pairs: Sequence[tuple[FeatureSet, LabelSet]], model_dir: Optiona
             "features": {"layers": list(spec.layers), "pooling": spec.pooling, "input_size": list(spec.input_size)},
             "videos": [{"path": str(fs.video), "sha256": fs.video_sha256} for fs, _ in pairs],
             "mirrored": {"moments": n_mirrored, "not_mirrored": list(not_mirrored)}})
-    return TrainResult(clf, saved, int(len(Y)), tuple(fs for fs, _ in pairs), n_mirrored, tuple(not_mirrored))
+    return TrainResult(clf, saved, int(len(Y)), tuple(fs for fs, _ in pairs), n_mirrored, tuple(not_mirrored),
+                       tuple((idx, vals) for _, idx, vals in moments))
 
 
 def not_mirrored(model_dir: PathLike) -> list[str]:
@@ -520,14 +524,10 @@ def train_project(project: Project, progress: Optional[ProgressCallback] = None)
     _remember_speed(backbone_family(pairs[0][0].backbone), **clock.figures(res.n_labelled))
     clf = res.classifier
     wrong = None
-    if clf.oof_proba_ is not None:
-        moments: list[tuple[int, float]] = []
-        truth = []
-        for fs, lab, v in pairs:
-            idx, vals = lab.align(fs.times, fs.every)
-            moments += [(v.id, float(fs.times[i])) for i in idx]
-            truth.append(vals)
-        wrong = wrong_frames(clf.oof_proba_, np.concatenate(truth), clf.thresholds_, clf.names_, moments)
+    if clf.oof_proba_ is not None:  # the rows it learned from, in its order (TrainResult.labelled)
+        moments = [(v.id, float(fs.times[i])) for (fs, _, v), (idx, _) in zip(pairs, res.labelled) for i in idx]
+        truth = np.concatenate([vals for _, vals in res.labelled])
+        wrong = wrong_frames(clf.oof_proba_, truth, clf.thresholds_, clf.names_, moments)
     m = project.add_model(model_dir, clf, skipped, res.n_labelled, wrong if wrong is not None else [])
     predict_project(project, m, clf, progress)
     return m

@@ -49,7 +49,7 @@ from .features import BackboneFactory, FeatureSet, backbone_family, key_network
 from .hashing import hashed_identity
 from .progress import ProgressCallback, report
 from .project import ModelRecord, Project, Video
-from .video import probe_video, read_frame_at
+from .video import moment_ms, probe_video, read_frame_at
 
 #: Version of the cells' cache entries; another one is computed again.
 FORMAT = 1
@@ -175,7 +175,7 @@ def network_input(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def cells_path(cache: FeatureCache, sha256: str, time_s: float, backbone_key: str) -> Path:
     """Where the cells' features of one moment are kept: ``where/<sha256[:20]>/<backbone key>/<ms>.npz``, one
     file written in one step (a killed run leaves none, or the old one)."""
-    return cache.root / "where" / sha256[:20] / backbone_key / f"{int(round(time_s * 1000)):09d}.npz"
+    return cache.root / "where" / sha256[:20] / backbone_key / f"{moment_ms(time_s):09d}.npz"
 
 
 def _load_cells(f: Path, sha256: str, backbone_key: str) -> Optional[tuple[np.ndarray, np.ndarray]]:

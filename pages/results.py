@@ -16,6 +16,7 @@ from core.config import FOLLOW_RUN_S
 from core.project import ModelRecord, Project, Video
 from core.spotcheck import MIN_CHECKED, CharacterCheck, ProjectCheck, project_check
 from core.summary import evidence_times, totals, totals_csv
+from core.video import moment_ms
 from core.where import draw_where
 from pages import charts, common
 
@@ -205,7 +206,7 @@ def spotcheck_ui(p: Project, m: ModelRecord, v: Video, check: ProjectCheck) -> N
         if thumb is not None:
             c1.image(str(thumb), caption=f"{common.thumb_caption(t)} · moment {check.done + 1}", width="stretch")
         for name in check.names:
-            key = f"spot_{m.id}_{v.id}_{int(round(t * 1000))}_{ids[name]}"
+            key = f"spot_{m.id}_{v.id}_{moment_ms(t)}_{ids[name]}"
             given = check.answers.get(name, {}).get(t)
             c2.radio(f"Is {name} there?", ["yes", "no"], index=None if given is None else (0 if given else 1),
                      horizontal=True, key=key, on_change=_save_answer, args=(p, m.id, v.id, t, ids[name], key))

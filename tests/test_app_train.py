@@ -169,3 +169,20 @@ def test_the_frames_it_got_wrong_never_say_100_percent_on_the_page(dirs):
     assert len(said) == min(len(m.wrong), 12)
     assert all(re.search(r"\((more than 99|\d{1,2})% sure\)", c) for c in said), said
     assert not any("100%" in c for c in said)
+
+
+def test_each_frame_it_got_wrong_disagrees_with_the_label_at_its_moment(dirs):
+    """The frames it got wrong come from the rows the classifier learned from (``TrainResult.labelled``), not
+    from labels aligned again: each one's time, character and label are those of a labelled moment."""
+    p, v = sampled_project(dirs, label_every=2)
+    ids = {c.name: c.id for c in p.characters()}
+    p.set_frame(v.id, 10.0, [ids["Red"]])  # only Blue is on screen at 0:10
+    p.set_frame(v.id, 4.0, [ids["Blue"]])  # only Red is on screen at 0:04
+    m = train_project(p)
+    assert m.wrong
+    labels = p.frame_labels(v.id)
+    names = {c.id: c.name for c in p.characters()}
+    for w in m.wrong:
+        assert w.video_id == v.id and w.time_s in labels
+        assert w.labelled_present == (w.character in {names[i] for i in labels[w.time_s]})
+    assert {(w.time_s, w.character) for w in m.wrong} >= {(10.0, "Red"), (4.0, "Blue")}
