@@ -23,6 +23,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 #: Cells that make a frame's score, and the rounds of re-choosing a positive frame's cells after the first fit
 #: (the settings of a head about to be fitted; a fitted head keeps its own).
@@ -33,7 +34,10 @@ ROUNDS = 2
 BACKGROUND_SHARE = 0.0
 #: The regressions whose probabilities a frame's is the mean of (``benchmarks/mil_head.py`` measures each alone).
 PARTS: tuple[str, ...] = ("cells", "pooled")
-#: Characters fitted at once: one per core, at most 2 (more threads only share the same cores).
+#: Characters fitted at once: one per core, at most 2 (more threads only share the same cores). While they are,
+#: the BLAS library gets the cores left per character: two fits each calling two BLAS threads on 2 cores made
+#: the first fit of a process 36-40 s where one BLAS thread each makes it 26-29 s, the same arrays
+#: (``docs/benchmarks.md``).
 FIT_THREADS = max(1, min(2, os.cpu_count() or 1))
 #: Frames scored at once: 512 frames of 144 x 432 values are 127 MB in float32.
 CHUNK = 512
@@ -134,7 +138,9 @@ def fit(X: np.ndarray, Y: np.ndarray, cell_dim: int, C: float, seed: int) -> dic
             out["cell_intercept"][j] = out["pool_intercept"][j] = ONE_CLASS_LOGIT if y[0] else -ONE_CLASS_LOGIT
         else:
             two_class.append(j)
-    with ThreadPoolExecutor(max_workers=max(1, min(FIT_THREADS, len(two_class)))) as pool:
+    workers = max(1, min(FIT_THREADS, len(two_class)))
+    with threadpool_limits(limits=max(1, (os.cpu_count() or 1) // workers), user_api="blas"), \
+            ThreadPoolExecutor(max_workers=workers) as pool:
         fitted = pool.map(lambda j: _fit_character(z, zp, Y[:, j], C, seed), two_class)
         for j, (pool_coef, pool_intercept, cell_coef, cell_intercept) in zip(two_class, fitted):
             out["pool_coef"][j], out["pool_intercept"][j] = pool_coef, pool_intercept
