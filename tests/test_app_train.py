@@ -154,15 +154,22 @@ def test_the_page_says_how_many_more_and_compares_with_the_model_before(dirs):
     assert any("Compared with the model trained before it" in c.value for c in at.caption)
 
 
-def test_the_frames_it_got_wrong_never_say_100_percent_on_the_page(dirs):
-    """Issue 15, point 9: a wrong guess was labelled "(sure 100%)". Two deliberate wrong ticks (Red where only
-    Blue is, and the reverse) make the model confidently wrong on them."""
+def _trained_with_two_wrong_ticks(dirs):
+    """A project labelled every 2 s with two deliberate wrong ticks (Red where only Blue is, and the reverse),
+    trained: the model is confidently wrong on them."""
     p, v = sampled_project(dirs, label_every=2)
     ids = {c.name: c.id for c in p.characters()}
     p.set_frame(v.id, 10.0, [ids["Red"]])  # only Blue is on screen at 0:10
     p.set_frame(v.id, 4.0, [ids["Blue"]])  # only Red is on screen at 0:04
     m = train_project(p)
     assert m.wrong
+    return p, v, m
+
+
+def test_the_frames_it_got_wrong_never_say_100_percent_on_the_page(dirs):
+    """Issue 15, point 9: a wrong guess was labelled "(sure 100%)". Two deliberate wrong ticks (Red where only
+    Blue is, and the reverse) make the model confidently wrong on them."""
+    p, v, m = _trained_with_two_wrong_ticks(dirs)
     at = run(p.slug)
     assert not at.exception
     said = [c.value for c in at.caption if "It missed" in c.value or "It wrongly saw" in c.value]
@@ -174,12 +181,7 @@ def test_the_frames_it_got_wrong_never_say_100_percent_on_the_page(dirs):
 def test_each_frame_it_got_wrong_disagrees_with_the_label_at_its_moment(dirs):
     """The frames it got wrong come from the rows the classifier learned from (``TrainResult.labelled``), not
     from labels aligned again: each one's time, character and label are those of a labelled moment."""
-    p, v = sampled_project(dirs, label_every=2)
-    ids = {c.name: c.id for c in p.characters()}
-    p.set_frame(v.id, 10.0, [ids["Red"]])  # only Blue is on screen at 0:10
-    p.set_frame(v.id, 4.0, [ids["Blue"]])  # only Red is on screen at 0:04
-    m = train_project(p)
-    assert m.wrong
+    p, v, m = _trained_with_two_wrong_ticks(dirs)
     labels = p.frame_labels(v.id)
     names = {c.id: c.name for c in p.characters()}
     for w in m.wrong:
